@@ -1,0 +1,79 @@
+"""Safer Libraries: the application factory."""
+import logging
+
+from flask import Flask
+
+from app.config import Config, validate_config
+from app.extensions import csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app. `config` overrides the environment (tests inject theirs)."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Config)
+    if config:
+        app.config.update(config)
+    validate_config(app.config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+            "connect_args": {"timeout": 30},
+        }
+    logging.basicConfig(level=logging.INFO)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    register_security_headers(app)
+    register_template_helpers(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from app import models  # noqa: F401  (every model registered before migrations look)
+    from app.db_events import enable_sqlite_wal
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    with app.app_context():
+        enable_sqlite_wal(db)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.auth.views import bp as auth_bp
+    from app.incidents.views import bp as incidents_bp
+    from app.main.views import bp as main_bp
+    from app.sync.views import bp as sync_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(incidents_bp, url_prefix="/incidents")
+    app.register_blueprint(sync_bp, url_prefix="/api/v1")
+
+
+def register_error_handlers(app: Flask) -> None:
+    from app.errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.auth.cli import register_auth_commands
+
+    register_auth_commands(app)
+
+
+def register_security_headers(app: Flask) -> None:
+    from app.main.security import add_security_headers
+
+    app.after_request(add_security_headers)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app.main.templating import register_template_helpers as register
+
+    register(app)

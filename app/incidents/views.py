@@ -1,0 +1,106 @@
+"""Incident pages: report (online, or through the outbox), and review."""
+import uuid
+from datetime import datetime, timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app.clock import utcnow
+from app.extensions import db
+from app.incidents.forms import IncidentForm, as_choices
+from app.incidents.services import list_incidents, open_incident, record_incident
+from app.incidents.vocabulary import KINDS
+from app.main.offline import offline_page
+from app.org.models import Branch
+from app.timefmt import from_local_naive, to_service_local
+
+bp = Blueprint("incidents", __name__)
+
+
+def _branch_choices(user):
+    branches = db.session.scalars(
+        db.select(Branch).where(Branch.library_service_id == user.library_service_id).order_by(Branch.name)).all()
+    return [(0, "Choose\u2026")] + [(b.id, b.name) for b in branches]
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+@offline_page
+def new_incident():
+    """The report form. Without JavaScript it posts here; with it, it goes through the outbox."""
+    form = IncidentForm()
+    form.branch_id.choices = as_choices(_branch_choices(current_user))
+    if request.method == "GET":
+        form.occurred_at.data = to_service_local(utcnow()).replace(tzinfo=None, second=0, microsecond=0)
+        if current_user.team:
+            form.branch_id.data = current_user.team.branch_id
+    if form.validate_on_submit():
+        data = {name: form[name].data for name in IncidentForm.DATA_FIELDS}
+        occurred = form.occurred_at.data
+        data["occurred_at"] = from_local_naive(occurred).isoformat() if occurred else None
+        data["branch_id"] = data["branch_id"] or None
+        data["location"] = data["location"] or None
+        try:
+            record_id = uuid.UUID(form.record_id.data)
+        except (TypeError, ValueError):
+            record_id = uuid.uuid4()
+        result = record_incident(current_user, record_id, to_service_local(utcnow()), data, via="form")
+        if result["status"] in ("created", "duplicate"):
+            flash("Sent. Your report has reached the server.", "sent")
+            return redirect(url_for("incidents.show_incident", incident_id=record_id))
+        _attach_errors(form, result["errors"])
+    return render_template("incidents/new.html", form=form), (400 if form.errors else 200)
+
+
+def _attach_errors(form: IncidentForm, errors: dict) -> None:
+    for name, messages in errors.items():
+        field = form._fields.get(name)
+        flat = _flatten(messages)
+        if field is not None:
+            field.errors = list(field.errors or []) + flat
+        else:
+            form.form_errors.extend(flat)
+
+
+def _flatten(messages) -> list[str]:
+    if isinstance(messages, dict):
+        return [m for value in messages.values() for m in _flatten(value)]
+    if isinstance(messages, list):
+        return [m for value in messages for m in _flatten(value)]
+    return [str(messages)]
+
+
+@bp.route("/")
+@login_required
+def list_reports():
+    """Reports this person may see, newest first, with filters."""
+    branch_id = request.args.get("branch", type=int)
+    kind = request.args.get("kind") or None
+    if kind and kind not in dict(KINDS):
+        kind = None
+    date_from = _parse_date(request.args.get("from"))
+    date_to = _parse_date(request.args.get("to"))
+    page = list_incidents(current_user, branch_id=branch_id, kind=kind,
+                          date_from=date_from, date_to=date_to + timedelta(days=1) if date_to else None,
+                          page=request.args.get("page", 1, type=int))
+    return render_template("incidents/list.html", page=page, branches=_branch_choices(current_user)[1:],
+                           kinds=KINDS, filters={"branch": branch_id, "kind": kind,
+                                                 "from": request.args.get("from", ""), "to": request.args.get("to", "")})
+
+
+def _parse_date(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return from_local_naive(datetime.strptime(text, "%Y-%m-%d"))
+    except ValueError:
+        return None
+
+
+@bp.route("/<uuid:incident_id>")
+@login_required
+def show_incident(incident_id: uuid.UUID):
+    incident = open_incident(current_user, incident_id)
+    if incident is None:
+        abort(404)
+    return render_template("incidents/show.html", incident=incident)

@@ -1,0 +1,78 @@
+"""Home, health, the service worker and the offline shell."""
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, jsonify, render_template
+from flask_login import current_user, login_required
+from sqlalchemy import text
+
+from app.extensions import csrf, db
+from app.main.assets import SHELL_FILES, asset_version
+from app.main.offline import offline_page
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+@login_required
+@offline_page
+def home():
+    return render_template("main/home.html")
+
+
+@bp.route("/offline")
+def offline():
+    """Shown by the service worker when a page was never kept and there is no signal."""
+    return render_template("main/offline.html")
+
+
+@bp.route("/waiting")
+@login_required
+@offline_page
+def waiting():
+    """What is waiting on this phone (filled in by the outbox script from IndexedDB)."""
+    return render_template("main/waiting.html")
+
+
+@bp.route("/healthz")
+@csrf.exempt
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # any database failure means unhealthy
+        db.session.rollback()
+        current_app.logger.exception("health check: database did not answer")
+        return jsonify({"status": "unavailable", "database": "unreachable"}), 503
+    return jsonify({"status": "ok"})
+
+
+@bp.route("/sw.js")
+def service_worker():
+    """Served from the root so its scope is "/", with this deploy's version and precache list."""
+    source = Path(current_app.static_folder, "sw.js").read_text()
+    version = asset_version(current_app)
+    shell = [f"/static/{name}?v={version}" for name in SHELL_FILES]
+    source = (source.replace("__ASSET_VERSION__", version)
+              .replace('["__SHELL_FILES__"]', "[" + ", ".join(f'"{url}"' for url in shell) + "]"))
+    response = Response(source, mimetype="text/javascript")
+    response.headers["Service-Worker-Allowed"] = "/"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.route("/manifest.webmanifest")
+def manifest():
+    version = asset_version(current_app)
+    return jsonify({
+        "name": "Safer Libraries",
+        "short_name": "Safer Libraries",
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#12355b",
+        "icons": [
+            {"src": f"/static/icons/icon-192.png?v={version}", "sizes": "192x192", "type": "image/png"},
+            {"src": f"/static/icons/icon-512.png?v={version}", "sizes": "512x512", "type": "image/png"},
+            {"src": f"/static/icons/icon.svg?v={version}", "sizes": "any", "type": "image/svg+xml"},
+        ],
+    }), 200, {"Content-Type": "application/manifest+json"}

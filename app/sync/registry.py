@@ -1,0 +1,49 @@
+"""The kinds of record a phone can send, each with its schema versions and its store function.
+
+A domain registers its record type once; the sync API and the HTML form both ingest through
+`app.sync.services.ingest_records`, so idempotency, conflicts and the two clocks are handled
+in one place.
+"""
+from dataclasses import dataclass, field
+from typing import Callable
+
+from marshmallow import Schema
+
+
+class RecordRejected(Exception):
+    """A record that cannot be stored: `errors` maps field names to messages for the worker."""
+
+    def __init__(self, errors: dict):
+        super().__init__(errors)
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class RecordType:
+    name: str
+    # schema version -> marshmallow schema class for the record's `data`. Old versions stay
+    # accepted after a deploy, because phones may hold records made by the old app for days.
+    schemas: dict[int, type[Schema]]
+    # store(context, receipt, data) adds the domain rows to the session or raises RecordRejected.
+    store: Callable
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def current_version(self) -> int:
+        return max(self.schemas)
+
+
+_record_types: dict[str, RecordType] = {}
+
+
+def register_record_type(record_type: RecordType) -> None:
+    _record_types[record_type.name] = record_type
+
+
+def get_record_type(name: str) -> RecordType | None:
+    return _record_types.get(name)
+
+
+def record_types() -> dict[str, RecordType]:
+    return dict(_record_types)

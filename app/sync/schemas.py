@@ -1,0 +1,57 @@
+"""marshmallow schemas for the sync API."""
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+
+class SyncBatchSchema(Schema):
+    """The batch envelope; each record is validated on its own so one bad record stops nothing."""
+
+    class Meta:
+        unknown = RAISE
+
+    sent_at = fields.AwareDateTime(required=True, metadata={"description": "The phone's clock when it sent the batch."})
+    records = fields.List(fields.Raw(), required=True)
+
+
+class RecordEnvelopeSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    id = fields.UUID(required=True, metadata={"description": "Made on the phone (UUID); the record's identity forever."})
+    type = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    schema_version = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1))
+    recorded_at = fields.AwareDateTime(required=True, metadata={"description": "The phone's clock when the record was made, with offset."})
+    data = fields.Dict(required=True)
+
+
+class RecordResultSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.Raw(required=True)
+    status = fields.String(validate=validate.OneOf(["created", "duplicate", "rejected"]))
+    errors = fields.Dict()
+    conflict = fields.Boolean()
+
+
+class SyncResponseSchema(Schema):
+    results = fields.List(fields.Nested(RecordResultSchema))
+    server_time = fields.AwareDateTime()
+
+
+class SessionUserSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    email = fields.String()
+    role = fields.String()
+    library_service = fields.Function(lambda u: {"id": u.library_service_id, "name": u.library_service.name})
+    team = fields.Function(lambda u: {"id": u.team.id, "name": u.team.name} if u.team else None)
+
+
+class SessionSchema(Schema):
+    user = fields.Nested(SessionUserSchema)
+    csrf_token = fields.String()
+    server_time = fields.AwareDateTime()
+
+
+class ErrorSchema(Schema):
+    error = fields.Dict(metadata={"description": '{"code": str, "message": str, "details": {...}}'})

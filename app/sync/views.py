@@ -1,0 +1,74 @@
+"""The sync API: /api/v1/session, /api/v1/sync, /api/v1/openapi.json.
+
+Order of checks on every request: signed in (401), then CSRF (400), then size (413), then shape
+(400). The sign-in check comes first so a signed-out phone is told to sign in, not that its
+token is stale: Flask-WTF's own CSRF hook would answer before login_required, so this
+blueprint is exempt from it and calls csrf.protect() itself.
+"""
+from flask import Blueprint, current_app, jsonify, request
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from marshmallow import ValidationError
+
+from app.clock import utcnow
+from app.errors import api_error
+from app.extensions import csrf
+from app.sync.openapi import build_openapi
+from app.sync.schemas import SessionSchema, SyncBatchSchema
+from app.sync.services import ingest_records
+
+bp = Blueprint("sync", __name__)
+csrf.exempt(bp)
+
+PUBLIC_ENDPOINTS = {"sync.openapi"}
+_batch_schema = SyncBatchSchema()
+
+
+@bp.before_request
+def require_sign_in_then_csrf():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated:
+        return api_error(401, "signed_out", "You are signed out. Sign in again to send what is waiting on this phone.")
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        csrf.protect()
+    return None
+
+
+@bp.get("/session")
+def get_session():
+    """Who is signed in, and a fresh CSRF token for the next send."""
+    return jsonify(SessionSchema().dump({"user": current_user, "csrf_token": generate_csrf(),
+                                         "server_time": utcnow()}))
+
+
+@bp.post("/sync")
+def sync():
+    """Store a batch of phone-made records; one result per record, in order."""
+    limit = current_app.config["SYNC_MAX_BODY_BYTES"]
+    if request.content_length is not None and request.content_length > limit:
+        return api_error(413, "too_large", f"The body is over {limit} bytes. Send fewer records at a time.")
+    request.max_content_length = limit
+    if not request.is_json:
+        return api_error(400, "bad_request", "Send JSON with Content-Type: application/json.")
+    payload = request.get_json(silent=True)
+    if payload is None:
+        return api_error(400, "bad_json", "The body is not valid JSON.")
+    if not isinstance(payload, dict):
+        return api_error(400, "bad_shape", "The body must be a JSON object with sent_at and records.")
+    records = payload.get("records")
+    max_records = current_app.config["SYNC_MAX_RECORDS"]
+    if isinstance(records, list) and len(records) > max_records:
+        return api_error(413, "too_many_records", f"A batch holds at most {max_records} records.")
+    try:
+        batch = _batch_schema.load(payload)
+    except ValidationError as error:
+        return api_error(400, "bad_shape", "The batch does not have the expected shape.", error.messages)
+    results = ingest_records(current_user, batch["records"], sent_at=batch["sent_at"], via="sync")
+    return jsonify({"results": results, "server_time": utcnow().isoformat()})
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The API's OpenAPI 3 document."""
+    return jsonify(build_openapi(current_app))
