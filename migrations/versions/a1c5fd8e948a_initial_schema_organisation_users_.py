@@ -8,6 +8,8 @@ Create Date: 2026-11-25 16:26:58.349210
 from alembic import op
 import sqlalchemy as sa
 
+import app.db_types
+
 
 # revision identifiers, used by Alembic.
 revision = 'a1c5fd8e948a'
