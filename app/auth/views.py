@@ -28,7 +28,8 @@ def unauthorized():
     """API clients get 401 JSON, never a redirect that a fetch would follow to a 200 page."""
     if wants_json():
         return api_error(401, "signed_out", "You are signed out. Sign in again to send what is waiting.")
-    return redirect(url_for("auth.sign_in", next=request.full_path if request.method == "GET" else None))
+    target = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(url_for("auth.sign_in", next=target))
 
 
 def _safe_next(target: str | None) -> str:
