@@ -42,6 +42,9 @@ def app(tmp_path_factory):
     with app.app_context():
         _db.session.remove()
         _db.drop_all()
+        # Close pooled connections now: on PostgreSQL a connection left to the garbage
+        # collector raises a ResourceWarning, which the warnings-are-errors setting fails on.
+        _db.engine.dispose()
 
 
 @pytest.fixture
