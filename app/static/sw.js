@@ -1,1 +1,127 @@
-/* sw placeholder __ASSET_VERSION__ */ const SHELL = ["__SHELL_FILES__"];
+/* Safer Libraries service worker.
+ *
+ * Served at /sw.js (scope "/") by app/main/views.py, which fills in the two constants below.
+ * - the app shell (CSS, JS, icons, /offline) is precached and served cache-first;
+ * - pages are network-first; a page the server marked "X-Offline-Page: keep" is copied into
+ *   the pages cache so the worker can open it again with no signal;
+ * - /api/ is never touched: the sync client must see the server's real answer;
+ * - Background Sync ('sync', tag 'outbox') drains the outbox with the same code as the pages.
+ */
+const VERSION = "__ASSET_VERSION__";
+const SHELL = ["__SHELL_FILES__"];
+
+const PREFIX = 'safer-';
+const SHELL_CACHE = PREFIX + 'shell-' + VERSION;
+const PAGES_CACHE = PREFIX + 'pages-' + VERSION;
+const OFFLINE_URL = '/offline';
+
+// importScripts works only while the worker first runs (not later in an event handler), so
+// the outbox and sync client are loaded here, at the top.
+importScripts('/static/js/outbox.js?v=' + VERSION, '/static/js/sync.js?v=' + VERSION);
+
+self.addEventListener('install', (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(SHELL_CACHE);
+    // cache: 'reload' skips the browser's HTTP cache, so the shell is this deploy's.
+    await cache.addAll(SHELL.concat([OFFLINE_URL]).map((url) => new Request(url, { cache: 'reload' })));
+    // Only now: taking over before the precache is complete would leave pages with no shell.
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    // Delete this app's caches from older versions (an old cached form must not be shown
+    // after an update); other caches on the origin are not ours to touch.
+    const keep = [SHELL_CACHE, PAGES_CACHE];
+    const names = await caches.keys();
+    await Promise.all(names.filter((name) => name.startsWith(PREFIX) && !keep.includes(name))
+      .map((name) => caches.delete(name)));
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  // Not handled (the browser goes to the network as if there were no worker): other origins,
+  // anything but GET (form posts, the sync API's POSTs), and every /api/ request.
+  if (request.method !== 'GET' || url.origin !== self.location.origin || url.pathname.startsWith('/api/')) {
+    return;
+  }
+  if (request.mode === 'navigate') {
+    event.respondWith(networkFirstPage(event));
+  } else if (url.pathname.startsWith('/static/')) {
+    event.respondWith(cacheFirst(request));
+  }
+});
+
+/* A page's cache key: its URL without query or fragment (/incidents/new?fix=... is the form). */
+function pageKey(url) {
+  const parsed = new URL(url);
+  return parsed.origin + parsed.pathname;
+}
+
+async function networkFirstPage(event) {
+  const request = event.request;
+  try {
+    // A navigation's fetch does not follow redirects (mode 'manual'): a redirect comes back as
+    // an opaque response, passed to the browser as it is, and never kept.
+    const response = await fetch(request);
+    if (response.status === 200 && !response.redirected && response.headers.get('X-Offline-Page') === 'keep') {
+      const copy = response.clone();
+      event.waitUntil(caches.open(PAGES_CACHE).then((cache) => cache.put(pageKey(request.url), copy)));
+    }
+    return response;
+  } catch (error) {
+    // fetch() rejects only when there was no answer at all (no signal); a server error page
+    // is an answer and is shown as it is.
+    const pages = await caches.open(PAGES_CACHE);
+    const kept = await pages.match(pageKey(request.url));
+    if (kept) {
+      return kept;
+    }
+    const offline = await caches.match(OFFLINE_URL, { cacheName: SHELL_CACHE });
+    return offline || new Response('No signal, and this page is not saved on this phone.',
+      { status: 503, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
+  }
+}
+
+async function cacheFirst(request) {
+  const cached = await caches.match(request, { cacheName: SHELL_CACHE });
+  return cached || fetch(request);
+}
+
+/* Drain the outbox and tell open pages, so their status bars catch up. */
+async function drainAndTell() {
+  const summary = await SaferSync.drain();
+  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  windows.forEach((client) => client.postMessage({ type: 'outbox-changed', summary: summary }));
+  return summary;
+}
+
+self.addEventListener('sync', (event) => {
+  if (event.tag !== 'outbox') {
+    return;
+  }
+  event.waitUntil(drainAndTell().then((summary) => {
+    // A rejected promise asks the browser to try this sync again later (with its own backoff).
+    if (summary.state === 'offline' || summary.state === 'error') {
+      throw new Error('Outbox not sent yet (' + summary.state + '); the browser will retry.');
+    }
+  }));
+});
+
+self.addEventListener('message', (event) => {
+  const message = event.data || {};
+  const reply = (value) => { if (event.ports && event.ports[0]) { event.ports[0].postMessage(value); } };
+  if (message.type === 'clear-pages') {
+    // Sign-out on a shared phone: the next person must never see these pages.
+    event.waitUntil(caches.keys()
+      .then((names) => Promise.all(names.filter((name) => name.startsWith(PREFIX + 'pages-')).map((name) => caches.delete(name))))
+      .then(() => reply({ type: 'pages-cleared' })));
+  } else if (message.type === 'drain') {
+    // A page about to go away asks the worker to carry on sending.
+    event.waitUntil(drainAndTell().then(reply, (error) => reply({ state: 'error', message: String(error) })));
+  }
+});

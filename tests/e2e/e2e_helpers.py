@@ -1,0 +1,249 @@
+"""The e2e harness's pieces: the live server, a database probe, and what a test does on a phone."""
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = ROOT / ".venv" / "bin"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync", "--disable-quic"]
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True,
+         "locale": "en-GB", "timezone_id": "Europe/London"}
+PASSWORD = "e2e correct horse battery"
+SECRET_KEY = "e2e-secret-key-for-tests-only"
+WORKER = "worker@demo.example"
+WORKER2 = "worker2@demo.example"
+SUPERVISOR = "supervisor@demo.example"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """The app under gunicorn on 127.0.0.1, reached as http://localhost:<port> (a secure context)."""
+
+    def __init__(self, workdir: Path, database_url: str, env: dict):
+        self.workdir = workdir
+        self.port = _free_port()
+        self.url = f"http://localhost:{self.port}"
+        self.database_url = database_url
+        self.base_env = dict(env)
+        self.current_env: dict = {}
+        self.access_log = workdir / "access.log"
+        self.server_log = workdir / "server.log"
+        self.process: subprocess.Popen | None = None
+
+    def _environment(self, extra: dict) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "DATABASE_URL", "WTF_", "ASSET_"))}
+        env.update({
+            "DATABASE_URL": self.database_url,
+            "SECRET_KEY": SECRET_KEY,
+            "SAFER_ENV": "development",
+            "SIGN_IN_RATE_LIMIT": "1000 per minute",
+            "LOCAL_TIMEZONE": "Europe/London",
+            "PYTHONUNBUFFERED": "1",
+        })
+        env.update(self.base_env)
+        env.update(extra)
+        return env
+
+    def flask(self, *args: str) -> str:
+        result = subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT,
+                                env=self._environment({}), capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            raise RuntimeError(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def prepare_database(self) -> None:
+        self.flask("db", "upgrade")
+        self.flask("demo-data", "--password", PASSWORD)
+
+    def start(self, **env: str) -> None:
+        self.current_env = {**self.base_env, **env}
+        command = [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}",
+                   "--worker-class", "gthread", "--workers", "1", "--threads", "8",
+                   "--timeout", "60", "--graceful-timeout", "2", "--keep-alive", "2",
+                   "--access-logfile", str(self.access_log),
+                   "--access-logformat", '%(h)s "%(r)s" %(s)s "%(a)s"',
+                   "wsgi:app"]
+        log = self.server_log.open("a")
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self._environment(env), stdout=log,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the live server exited:\n{self.server_log.read_text()[-4000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"the live server did not answer:\n{self.server_log.read_text()[-4000:]}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)   # gunicorn: quick shutdown
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.process = None
+
+    def restart(self, **env: str) -> None:
+        self.stop()
+        self.start(**env)
+
+    def access_lines(self) -> list[str]:
+        """Requests the server has answered so far (one line each)."""
+        time.sleep(0.3)   # gunicorn writes a line just after answering
+        if not self.access_log.exists():
+            return []
+        return self.access_log.read_text().splitlines()
+
+    def requests_since(self, mark: int, path_part: str = "") -> list[str]:
+        return [line for line in self.access_lines()[mark:] if path_part in line]
+
+
+class Database:
+    """Read what the server stored, straight from its database (no HTTP)."""
+
+    def __init__(self, url: str):
+        from app import create_app
+        self.app = create_app({"TESTING": True, "SECRET_KEY": "probe", "SQLALCHEMY_DATABASE_URI": url,
+                               "RATELIMIT_ENABLED": False})
+
+    def _query(self, fn):
+        from app.extensions import db
+        with self.app.app_context():
+            try:
+                return fn(db.session)
+            finally:
+                db.session.remove()
+
+    def incidents(self, description: str | None = None) -> list[dict]:
+        """Incidents as plain dicts (with reporter email and the receipt's clocks)."""
+        from app.incidents.models import Incident
+
+        def run(session):
+            query = sa.select(Incident).order_by(Incident.occurred_at)
+            if description is not None:
+                query = query.where(Incident.description == description)
+            return [{"id": str(i.id), "description": i.description, "reporter": i.reporter.email,
+                     "severity": i.severity, "location": i.location, "kinds": i.kind_codes,
+                     "branch_id": i.branch_id, "police_informed": i.police_informed,
+                     "occurred_at": i.occurred_at, "recorded_at": i.receipt.recorded_at,
+                     "recorded_offset_minutes": i.receipt.recorded_offset_minutes,
+                     "schema_version": i.receipt.schema_version, "via": i.receipt.via,
+                     "received_at": i.receipt.received_at}
+                    for i in session.scalars(query).unique()]
+        return self._query(run)
+
+    def receipt_count(self, record_id: str | None = None) -> int:
+        from app.sync.models import RecordReceipt
+
+        def run(session):
+            query = sa.select(sa.func.count()).select_from(RecordReceipt)
+            if record_id:
+                query = query.where(RecordReceipt.id == uuid.UUID(record_id))
+            return session.scalar(query)
+        return self._query(run)
+
+    def branch_id(self, name: str = "Central Library") -> int:
+        from app.org.models import Branch
+        return self._query(lambda s: s.scalar(sa.select(Branch.id).where(Branch.name == name)))
+
+
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    return path
+
+
+def sign_in(page, email: str = WORKER, password: str = PASSWORD) -> None:
+    page.goto("/auth/sign-in")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url(re.compile(r"^(?!.*/auth/sign-in).*$"))
+
+
+def wait_for_service_worker(page) -> None:
+    """Until the service worker controls the page (so navigations from now on are kept)."""
+    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+
+
+def service_worker(context):
+    """The newest running service worker of this phone (for evaluating code inside it)."""
+    workers = [w for w in context.service_workers if w.url.split("?")[0].endswith("/sw.js")]
+    if workers:
+        return workers[-1]
+    return context.wait_for_event("serviceworker")
+
+
+def open_form_online(page) -> None:
+    """Sign-in done: open the report form once online, under the service worker, so it is kept."""
+    page.goto("/")
+    wait_for_service_worker(page)
+    page.goto("/incidents/new")
+    page.wait_for_function("""async () => {
+        const names = await caches.keys();
+        for (const name of names.filter(n => n.startsWith('safer-pages-'))) {
+            const cache = await caches.open(name);
+            if (await cache.match(location.origin + '/incidents/new')) return true;
+        }
+        return false;
+    }""")
+
+
+def fill_incident(page, description: str, location: str = "entrance", kinds=("aggressive",),
+                  severity: str = "moderate") -> None:
+    if location is not None:
+        page.select_option("#location", location)
+    for kind in kinds:
+        page.check(f'input[name="kinds"][value="{kind}"]')
+    page.check(f'input[name="severity"][value="{severity}"]')
+    page.fill("#description", description)
+
+
+def submit_incident(page) -> dict:
+    """Submit the report form through the outbox; answer {id, sent, outcome}."""
+    page.evaluate("""() => { window.__saved = new Promise(resolve => document.addEventListener(
+        'outbox:saved', event => resolve(event.detail), { once: true })); }""")
+    page.click("#submit-incident")
+    detail = page.evaluate("window.__saved.then(d => ({ id: d.record.id, sent: d.sent, record: d.record }))")
+    detail["outcome"] = page.get_attribute("#submit-result", "data-outcome")
+    return detail
+
+
+def outbox(page, user_id=None) -> list[dict]:
+    """What waits in this phone's outbox (all users when user_id is None)."""
+    return page.evaluate("u => SaferOutbox.list(u)", user_id)
+
+
+def user_id_of(page) -> str:
+    return page.get_attribute("body", "data-user-id")
+
+
+def drain(page) -> dict:
+    return page.evaluate("SaferSync.drain({ userId: document.body.dataset.userId })")
