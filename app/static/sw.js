@@ -68,7 +68,7 @@ async function networkFirstPage(event) {
     // A navigation's fetch does not follow redirects (mode 'manual'): a redirect comes back as
     // an opaque response, passed to the browser as it is, and never kept.
     const response = await fetch(request);
-    if (response.status === 200 && !response.redirected && response.headers.get('X-Offline-Page') === 'keep') {
+    if (keepable(response)) {
       const copy = response.clone();
       event.waitUntil(caches.open(PAGES_CACHE).then((cache) => cache.put(pageKey(request.url), copy)));
     }
@@ -85,6 +85,33 @@ async function networkFirstPage(event) {
     return offline || new Response('No signal, and this page is not saved on this phone.',
       { status: 503, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
   }
+}
+
+function keepable(response) {
+  return response.status === 200 && !response.redirected && response.headers.get('X-Offline-Page') === 'keep';
+}
+
+/* Fetch and keep the pages not kept yet (same rules as a navigation: only pages marked "keep"). */
+async function keepPages(urls) {
+  const pages = await caches.open(PAGES_CACHE);
+  const kept = [];
+  for (const url of urls) {
+    const key = pageKey(new URL(url, self.location.origin).href);
+    if (new URL(key).origin !== self.location.origin || await pages.match(key)) {
+      continue;
+    }
+    try {
+      // redirect: 'manual': a signed-out answer (a redirect to sign in) is never kept.
+      const response = await fetch(key, { credentials: 'same-origin', redirect: 'manual' });
+      if (keepable(response)) {
+        await pages.put(key, response);
+        kept.push(key);
+      }
+    } catch (error) {
+      // no signal: nothing to keep now
+    }
+  }
+  return { type: 'pages-kept', kept: kept };
 }
 
 async function cacheFirst(request) {
@@ -120,6 +147,10 @@ self.addEventListener('message', (event) => {
     event.waitUntil(caches.keys()
       .then((names) => Promise.all(names.filter((name) => name.startsWith(PREFIX + 'pages-')).map((name) => caches.delete(name))))
       .then(() => reply({ type: 'pages-cleared' })));
+  } else if (message.type === 'keep-pages') {
+    // A signed-in page asks for the worker's own forms to be kept, so they open with no signal
+    // even if the worker never opened them before losing signal.
+    event.waitUntil(keepPages(message.urls || []).then(reply));
   } else if (message.type === 'drain') {
     // A page about to go away asks the worker to carry on sending.
     event.waitUntil(drainAndTell().then(reply, (error) => reply({ state: 'error', message: String(error) })));

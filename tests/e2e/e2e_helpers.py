@@ -201,19 +201,33 @@ def service_worker(context):
     return context.wait_for_event("serviceworker")
 
 
+KEPT_PAGES = ("/", "/incidents/new", "/waiting")
+
+
+def kept_pages(page) -> list[str]:
+    """The paths in this phone's pages cache."""
+    return page.evaluate("""async () => {
+        const paths = [];
+        for (const name of (await caches.keys()).filter(n => n.startsWith('safer-pages-'))) {
+            for (const request of await (await caches.open(name)).keys()) paths.push(new URL(request.url).pathname);
+        }
+        return paths.sort();
+    }""")
+
+
 def open_form_online(page) -> None:
-    """Sign-in done: open the report form once online, under the service worker, so it is kept."""
+    """Sign-in done: with signal, open the report form under the service worker, and wait until
+    the worker's pages are kept for use with no signal."""
     page.goto("/")
     wait_for_service_worker(page)
     page.goto("/incidents/new")
-    page.wait_for_function("""async () => {
-        const names = await caches.keys();
-        for (const name of names.filter(n => n.startsWith('safer-pages-'))) {
-            const cache = await caches.open(name);
-            if (await cache.match(location.origin + '/incidents/new')) return true;
+    page.wait_for_function("""async (wanted) => {
+        const paths = [];
+        for (const name of (await caches.keys()).filter(n => n.startsWith('safer-pages-'))) {
+            for (const request of await (await caches.open(name)).keys()) paths.push(new URL(request.url).pathname);
         }
-        return false;
-    }""")
+        return wanted.every(path => paths.includes(path));
+    }""", arg=list(KEPT_PAGES))
 
 
 def fill_incident(page, description: str, location: str = "entrance", kinds=("aggressive",),

@@ -11,6 +11,7 @@
   var MIN_RETRY_MS = 15000;       // first retry while records wait...
   var MAX_RETRY_MS = 300000;      // ...doubling up to five minutes
   var SUBMIT_WAIT_MS = 10000;     // how long a submit waits for the server before saying "Saved"
+  var KEEP_PAGES = ['/', '/incidents/new', '/waiting'];   // kept for use with no signal
 
   var body = document.body;
   var userId = body.dataset.userId || '';
@@ -102,12 +103,22 @@
     navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(function (error) {
       console.warn('Safer Libraries: the offline helper could not start', error);
     });
+    if (userId) {
+      keepPagesForOffline();
+      navigator.serviceWorker.addEventListener('controllerchange', keepPagesForOffline);
+    }
     navigator.serviceWorker.addEventListener('message', function (event) {
       if (event.data && event.data.type === 'outbox-changed') {
         if (event.data.summary && event.data.summary.state) { lastState = event.data.summary.state; }
         refresh();
       }
     });
+  }
+
+  /* The worker's own forms, kept while there is signal (the worker fetches only missing ones). */
+  function keepPagesForOffline() {
+    var controller = navigator.serviceWorker.controller;
+    if (controller && userId) { controller.postMessage({ type: 'keep-pages', urls: KEEP_PAGES }); }
   }
 
   /* Ask the worker to register a Background Sync (Chromium); elsewhere the page's own triggers do. */
