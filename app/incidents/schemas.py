@@ -2,6 +2,7 @@
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
 from app.incidents.vocabulary import ACTIONS, KINDS, LOCATIONS, SEVERITIES
+from app.sync.schemas import PLAUSIBLE_TIME
 
 
 class TrimmedString(fields.String):
@@ -27,10 +28,12 @@ class IncidentDataV1(Schema):
     class Meta:
         unknown = RAISE
 
-    occurred_at = fields.AwareDateTime(required=True, error_messages={
+    occurred_at = fields.AwareDateTime(required=True, validate=PLAUSIBLE_TIME, error_messages={
         "required": "Say when it happened.", "invalid": "Give a date and time.",
         "invalid_awareness": "Give a date and time with its UTC offset."})
-    branch_id = fields.Integer(required=True, error_messages={"required": "Choose where it happened.",
+    branch_id = fields.Integer(required=True,
+                               validate=validate.Range(min=1, max=2**31 - 1, error="Choose where it happened."),
+                               error_messages={"required": "Choose where it happened.",
                                                             "invalid": "Choose where it happened."})
     location = fields.String(required=True, validate=_one_of(LOCATIONS, "place"),
                              error_messages={"required": "Choose where in or around the branch."})

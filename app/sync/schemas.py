@@ -1,5 +1,13 @@
 """marshmallow schemas for the sync API."""
+from datetime import datetime, timezone
+
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+# Times outside this window are a broken clock or a forged record; refusing them also keeps
+# every later calculation (UTC conversion, skew) inside what datetimes and the database hold.
+PLAUSIBLE_TIME = validate.Range(
+    min=datetime(1970, 1, 1, tzinfo=timezone.utc), max=datetime(2100, 1, 1, tzinfo=timezone.utc),
+    max_inclusive=False, error="Give a time between 1970 and 2100; check the phone's clock.")
 
 
 class SyncBatchSchema(Schema):
@@ -8,7 +16,7 @@ class SyncBatchSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    sent_at = fields.AwareDateTime(required=True, metadata={"description": "The phone's clock when it sent the batch."})
+    sent_at = fields.AwareDateTime(required=True, validate=PLAUSIBLE_TIME, metadata={"description": "The phone's clock when it sent the batch."})
     records = fields.List(fields.Raw(), required=True)
 
 
@@ -19,7 +27,7 @@ class RecordEnvelopeSchema(Schema):
     id = fields.UUID(required=True, metadata={"description": "Made on the phone (UUID); the record's identity forever."})
     type = fields.String(required=True, validate=validate.Length(min=1, max=40))
     schema_version = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1))
-    recorded_at = fields.AwareDateTime(required=True, metadata={"description": "The phone's clock when the record was made, with offset."})
+    recorded_at = fields.AwareDateTime(required=True, validate=PLAUSIBLE_TIME, metadata={"description": "The phone's clock when the record was made, with offset."})
     data = fields.Dict(required=True)
 
 

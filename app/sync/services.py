@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 CONFLICT_MESSAGE = ("A different record with this id was already received. "
                     "Nothing was changed; this copy stays on the phone.")
+UNSTORABLE_TEXT_MESSAGE = "Remove the unusual characters (NUL or a broken emoji) from this text."
+# The receipt's skew column is a 32-bit integer (about 68 years of seconds).
+MAX_STORED_SKEW_SECONDS = 2**31 - 1
 # Records dated further than this after the phone said it sent them, or this long before, are flagged.
 RECORDED_AT_FUTURE_TOLERANCE = timedelta(minutes=5)
 RECORDED_AT_PAST_LIMIT = timedelta(days=60)
@@ -74,6 +77,8 @@ def ingest_records(user, raw_records: list, sent_at: datetime | None = None, via
     """
     received_at = utcnow()
     skew = round((received_at - sent_at).total_seconds()) if sent_at else None
+    if skew is not None:
+        skew = max(-MAX_STORED_SKEW_SECONDS, min(MAX_STORED_SKEW_SECONDS, skew))
     context = IngestContext(user=user, received_at=received_at)
     results: list[dict | None] = [None] * len(raw_records)
 
@@ -130,6 +135,10 @@ def _validate(raw) -> _Prepared | dict:
     if schema_class is None:
         return {"schema_version": [f"Version {envelope['schema_version']} of {record_type.name} is not supported "
                                    f"(supported: {sorted(record_type.schemas)})."]}
+    unstorable = {str(key): [UNSTORABLE_TEXT_MESSAGE] for key, value in envelope["data"].items()
+                  if _has_unstorable_text(key) or _has_unstorable_text(value)}
+    if unstorable:
+        return unstorable
     try:
         data = schema_class().load(envelope["data"])
     except ValidationError as error:
@@ -137,6 +146,27 @@ def _validate(raw) -> _Prepared | dict:
     digest = content_hash(record_type.name, envelope["schema_version"], data)
     return _Prepared(index=-1, id=envelope["id"], envelope=envelope, data=data,
                      content_hash=digest, record_type=record_type)
+
+
+def _has_unstorable_text(value) -> bool:
+    """True if any string in value holds a NUL (PostgreSQL cannot store it) or a lone surrogate
+    (not encodable as UTF-8). Walked without recursion: JSON may nest as deep as the decoder allows."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _existing_receipts(ids: list[uuid.UUID]) -> dict:

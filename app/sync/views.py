@@ -51,7 +51,10 @@ def sync():
     request.max_content_length = limit
     if not request.is_json:
         return api_error(400, "bad_request", "Send JSON with Content-Type: application/json.")
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the JSON decoder can go
+        payload = None
     if payload is None:
         return api_error(400, "bad_json", "The body is not valid JSON.")
     if not isinstance(payload, dict):
