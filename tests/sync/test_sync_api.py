@@ -394,3 +394,66 @@ def test_batch_from_a_phone_with_the_right_time_is_not_flagged(auth, incident_re
         receipt = _db.session.get(RecordReceipt, uuid.UUID(record["id"]))
         assert abs(receipt.clock_skew_seconds) < 60
         assert receipt.clock_flag is None
+
+
+# --- input no database can hold (found by tests/sync/test_sync_fuzz.py: each was a 500) ---
+
+@pytest.mark.parametrize("text", ["a\u0000b", "broken emoji \ud83d", "\udfff"], ids=["nul", "high-surrogate",
+                                                                                  "low-surrogate"])
+def test_text_no_database_can_store_is_rejected_clearly(auth, incident_record, text, count_rows):
+    auth.sign_in()
+    bad, fine = incident_record(description=text), incident_record()
+    body = json.dumps({"sent_at": datetime.now(timezone.utc).isoformat(), "records": [bad, fine]}).encode()
+    response = _post_raw(auth.client, body, auth.api_token())
+    assert response.status_code == 200
+    results = response.get_json()["results"]
+    assert results[0]["status"] == "rejected"
+    assert "unusual characters" in results[0]["errors"]["description"][0]
+    assert results[1]["status"] == "created"
+    assert count_rows(Incident) == 1
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+14:00", "1969-12-31T23:59:59+00:00",
+                                  "2100-01-01T00:00:00+00:00", "9999-12-31T23:59:59-23:59"])
+def test_times_outside_1970_to_2100_are_rejected_clearly(auth, incident_record, when, count_rows):
+    auth.sign_in()
+    token = auth.api_token()
+    records = [incident_record(recorded_at=when), incident_record(occurred_at=when)]
+    response = _post_raw(auth.client, json.dumps({"sent_at": datetime.now(timezone.utc).isoformat(),
+                                                  "records": records}).encode(), token)
+    results = response.get_json()["results"]
+    assert "check the phone's clock" in results[0]["errors"]["recorded_at"][0]
+    assert "check the phone's clock" in results[1]["errors"]["occurred_at"][0]
+    response = _post_raw(auth.client, json.dumps({"sent_at": when, "records": [incident_record()]}).encode(), token)
+    error = _assert_error_shape(response, 400, "bad_shape")
+    assert "sent_at" in error["details"]
+    assert count_rows(RecordReceipt) == 0
+
+
+def test_phone_clock_reset_to_1970_is_stored_and_flagged(auth, incident_record, app):
+    """A phone whose battery died may think it is 1970: its records are kept, with the skew flagged."""
+    auth.sign_in()
+    phone_now = datetime(1970, 1, 1, 0, 5, tzinfo=timezone.utc)
+    record = incident_record(recorded_at=phone_now.isoformat(),
+                             occurred_at=(phone_now - timedelta(minutes=2)).isoformat())
+    assert auth.sync([record], sent_at=phone_now).get_json()["results"][0]["status"] == "created"
+    with app.app_context():
+        receipt = _db.session.get(RecordReceipt, uuid.UUID(record["id"]))
+        assert receipt.clock_skew_seconds > 55 * 365 * 86400
+        assert "behind the server" in receipt.clock_flag
+
+
+def test_json_nested_deeper_than_the_decoder_can_go_is_400(auth):
+    auth.sign_in()
+    depth = 100_000
+    response = _post_raw(auth.client, b"[" * depth + b"]" * depth, auth.api_token())
+    _assert_error_shape(response, 400, "bad_json")
+
+
+def test_branch_id_beyond_any_integer_column_is_rejected(auth, incident_record, count_rows):
+    auth.sign_in()
+    results = auth.sync([incident_record(branch_id=2**63), incident_record(branch_id=10**30),
+                         incident_record(branch_id=0)]).get_json()["results"]
+    assert [r["status"] for r in results] == ["rejected"] * 3
+    assert all(r["errors"]["branch_id"] == ["Choose where it happened."] for r in results)
+    assert count_rows(RecordReceipt) == 0
