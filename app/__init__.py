@@ -46,13 +46,17 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.auth.views import bp as auth_bp
     from app.incidents.views import bp as incidents_bp
+    from app.lone_working.views import bp as lone_working_bp
     from app.main.views import bp as main_bp
+    from app.supervise.views import bp as supervise_bp
     from app.sync.views import bp as sync_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(incidents_bp, url_prefix="/incidents")
     app.register_blueprint(sync_bp, url_prefix="/api/v1")
+    app.register_blueprint(lone_working_bp, url_prefix="/lone-working")
+    app.register_blueprint(supervise_bp, url_prefix="/supervise")
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -65,6 +69,9 @@ def register_commands(app: Flask) -> None:
     from app.auth.cli import register_auth_commands
 
     register_auth_commands(app)
+    from app.lone_working.cli import register_lone_working_commands
+
+    register_lone_working_commands(app)
 
 
 def register_security_headers(app: Flask) -> None:

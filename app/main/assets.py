@@ -7,6 +7,7 @@ from flask import Flask
 # What the service worker precaches (besides the offline page): the app shell.
 SHELL_FILES = [
     "css/app.css",
+    "css/lone-working.css",
     "js/outbox.js",
     "js/sync.js",
     "js/app.js",

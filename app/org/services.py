@@ -12,6 +12,13 @@ DEMO_ACCOUNTS = [
     ("supervisor@demo.example", "Sam Supervisor", "supervisor"),
     ("admin@demo.example", "Ada Admin", "admin"),
 ]
+# Lone-working contacts: level 2 is the duty manager, level 3 the named contacts.
+DEMO_CONTACTS = [
+    {"name": "Duty manager", "role": "Duty manager (out of hours phone)", "phone": "+44 7700 900123",
+     "email": "duty@demo.example", "escalation_level": 2, "on_alarm_screen": True},
+    {"name": "Head of libraries", "role": "Named contact", "phone": "+44 7700 900456",
+     "email": "head@demo.example", "escalation_level": 3, "on_alarm_screen": False},
+]
 DEMO_BRANCHES = [
     ("Central Library", "building", ["Central lending team"]),
     ("Mobile Library 1", "mobile", ["Mobile library crew"]),
@@ -75,5 +82,7 @@ def create_demo_data(password: str) -> list[tuple[str, str, str]]:
         elif role == "supervisor":
             user.team = first_team
             user.supervised_teams = teams[:2]
+    from app.lone_working.settings import ensure_lone_working_setup
+    ensure_lone_working_setup(service.id, contacts=DEMO_CONTACTS)
     db.session.commit()
     return [(email, name, role) for email, name, role in DEMO_ACCOUNTS]

@@ -1,0 +1,1 @@
+"""The supervisor's side of lone working: the live board, alerts, timelines, past sessions."""

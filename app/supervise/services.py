@@ -1,0 +1,286 @@
+"""What supervisors see and do: the live board, timelines, past sessions, alert actions.
+
+Scope everywhere: a supervisor sees the sessions and alerts of the teams they supervise, an
+admin those of their library service, staff nothing.
+"""
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from app.auth.models import User
+from app.extensions import db
+from app.lone_working import rules
+from app.lone_working.models import (OUTCOMES, Alert, AlertAction, AlertLevelFiring, LoneWorkingEvent,
+                                     LoneWorkingSession, Notification)
+from app.lone_working.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+BOARD_LIMIT = 200
+PAST_DAYS = 30
+
+
+class ActionRefused(Exception):
+    """A supervisor action that cannot be done (say, resolving an alert someone else resolved)."""
+
+
+def can_supervise(user) -> bool:
+    return user.is_authenticated and (user.is_admin or user.is_supervisor)
+
+
+def _scope(user, team_column, service_column):
+    if user.is_admin:
+        return service_column == user.library_service_id
+    if user.is_supervisor:
+        team_ids = [team.id for team in user.supervised_teams]
+        return team_column.in_(team_ids) if team_ids else sa.false()
+    return sa.false()
+
+
+def session_scope(user):
+    return _scope(user, LoneWorkingSession.team_id, LoneWorkingSession.library_service_id)
+
+
+def alert_scope(user):
+    return _scope(user, Alert.team_id, Alert.library_service_id)
+
+
+@dataclass
+class BoardRow:
+    urgency: str
+    worker: User
+    session: LoneWorkingSession | None
+    alerts: list[Alert] = field(default_factory=list)
+    stale: bool = False
+    overdue_for: timedelta | None = None
+    due_in: timedelta | None = None
+    late_check_ins: list = field(default_factory=list)
+
+    @property
+    def urgency_label(self) -> str:
+        return rules.URGENCY_LABELS[self.urgency]
+
+    @property
+    def sort_key(self):
+        moment = self.session.deadline_at if self.session and self.session.deadline_at else None
+        if self.alerts:
+            moment = min(a.raised_at for a in self.alerts)
+        return (rules.URGENCY_RANK[self.urgency], moment.timestamp() if moment else float("inf"))
+
+
+@dataclass
+class Board:
+    now: datetime
+    rows: list[BoardRow]
+    alarms: list[Alert]
+    active_total: int
+    shown_sessions: int
+    settings: object
+
+
+def load_board(user, now: datetime, limit: int = BOARD_LIMIT) -> Board:
+    """The board: open alerts and active sessions in scope, most urgent first.
+
+    Two indexed queries: open alerts (few), and the active sessions by deadline (the earliest
+    deadline is the most urgent, so the first `limit` rows are the ones that matter).
+    """
+    settings = get_settings(user.library_service_id)
+    alerts = db.session.scalars(
+        sa.select(Alert).where(alert_scope(user), Alert.resolved_at.is_(None))
+        .options(so.joinedload(Alert.worker), so.joinedload(Alert.session).joinedload(LoneWorkingSession.branch))
+        .order_by(Alert.raised_at)).all()
+    sessions = db.session.scalars(
+        sa.select(LoneWorkingSession).where(session_scope(user), LoneWorkingSession.status == "active")
+        .options(so.joinedload(LoneWorkingSession.worker), so.joinedload(LoneWorkingSession.branch))
+        .order_by(LoneWorkingSession.deadline_at).limit(limit)).all()
+    active_total = db.session.scalar(
+        sa.select(sa.func.count()).select_from(LoneWorkingSession)
+        .where(session_scope(user), LoneWorkingSession.status == "active"))
+
+    rows: dict[object, BoardRow] = {}
+    for session in sessions:
+        rows[session.id] = BoardRow(urgency="fine", worker=session.worker, session=session)
+    for alert in alerts:
+        key = alert.session_id or f"alert-{alert.id}"
+        if key not in rows:
+            rows[key] = BoardRow(urgency="fine", worker=alert.worker, session=alert.session)
+        rows[key].alerts.append(alert)
+    for row in rows.values():
+        _assess(row, now, settings)
+    ordered = sorted(rows.values(), key=lambda r: r.sort_key)
+    alarms = [a for a in alerts if a.kind in ("alarm", "duress")]
+    return Board(now=now, rows=ordered, alarms=alarms, active_total=active_total or 0,
+                 shown_sessions=len(sessions), settings=settings)
+
+
+def _assess(row: BoardRow, now: datetime, settings) -> None:
+    session = row.session
+    kinds = {a.kind for a in row.alerts}
+    active = session is not None and session.status == "active"
+    row.urgency = rules.urgency(now, active=active, deadline_at=session.deadline_at if session else None,
+                                grace_minutes=settings.grace_minutes, due_soon_minutes=settings.due_soon_minutes,
+                                open_alert_kinds=kinds)
+    if session is None:
+        return
+    if active and session.deadline_at is not None:
+        if now >= session.deadline_at:
+            row.overdue_for = now - session.deadline_at
+        else:
+            row.due_in = session.deadline_at - now
+    row.stale = active and rules.is_stale_contact(now, session.last_contact_received_at, settings.stale_contact_minutes)
+    for alert in row.alerts:
+        if alert.kind == "overdue":
+            late = rules.late_check_in(session.last_check_in_at, session.last_check_in_received_at,
+                                       alert.cause_at, alert.raised_at)
+            if late:
+                row.late_check_ins.append(late)
+
+
+def visible_alert(user, alert_id: int) -> Alert | None:
+    return db.session.scalar(sa.select(Alert).where(Alert.id == alert_id, alert_scope(user)))
+
+
+def visible_session(user, session_id) -> LoneWorkingSession | None:
+    return db.session.scalar(sa.select(LoneWorkingSession).where(LoneWorkingSession.id == session_id,
+                                                                 session_scope(user)))
+
+
+def acknowledge_alert(user, alert_id: int, note: str, now: datetime) -> Alert:
+    """"I've got this": stops escalation. Recorded with who and when; the alert stays open."""
+    alert = visible_alert(user, alert_id)
+    if alert is None:
+        raise LookupError("no such alert in your scope")
+    if alert.resolved_at is not None:
+        raise ActionRefused("This alert is already resolved.")
+    db.session.add(AlertAction(alert_id=alert.id, actor_id=user.id, action="acknowledge",
+                               note=note.strip(), at=now))
+    table = Alert.__table__
+    db.session.execute(sa.update(table).where(table.c.id == alert.id, table.c.acknowledged_at.is_(None))
+                       .values(acknowledged_at=now, acknowledged_by_id=user.id, next_escalation_at=None))
+    db.session.commit()
+    log.info("alert %s acknowledged by user %s", alert.id, user.id)
+    return db.session.get(Alert, alert.id, populate_existing=True)
+
+
+def resolve_alert(user, alert_id: int, outcome: str, note: str, now: datetime) -> Alert:
+    """Close an alert with its outcome (genuine, false alarm, test) and a note. Only a person can."""
+    if outcome not in OUTCOMES:
+        raise ActionRefused("Choose what it turned out to be: genuine, false alarm or test.")
+    if not note.strip():
+        raise ActionRefused("Say what happened (for example: called her, she is fine).")
+    alert = visible_alert(user, alert_id)
+    if alert is None:
+        raise LookupError("no such alert in your scope")
+    table = Alert.__table__
+    won = db.session.execute(
+        sa.update(table).where(table.c.id == alert.id, table.c.resolved_at.is_(None))
+        .values(resolved_at=now, resolved_by_id=user.id, outcome=outcome, next_escalation_at=None,
+                acknowledged_at=sa.func.coalesce(table.c.acknowledged_at, now),
+                acknowledged_by_id=sa.func.coalesce(table.c.acknowledged_by_id, user.id))).rowcount == 1
+    if not won:
+        db.session.rollback()
+        raise ActionRefused("Someone else resolved this alert already. Their note is in its history.")
+    db.session.add(AlertAction(alert_id=alert.id, actor_id=user.id, action="resolve", note=note.strip(),
+                               outcome=outcome, at=now))
+    db.session.commit()
+    log.info("alert %s resolved by user %s as %s", alert.id, user.id, outcome)
+    return db.session.get(Alert, alert.id, populate_existing=True)
+
+
+def add_alert_note(user, alert_id: int, note: str, now: datetime) -> Alert:
+    if not note.strip():
+        raise ActionRefused("Write the note first.")
+    alert = visible_alert(user, alert_id)
+    if alert is None:
+        raise LookupError("no such alert in your scope")
+    db.session.add(AlertAction(alert_id=alert.id, actor_id=user.id, action="note", note=note.strip(), at=now))
+    db.session.commit()
+    return alert
+
+
+def alert_history(alert_id: int) -> dict:
+    """Level firings, people's actions and emails of one alert, oldest first."""
+    return {
+        "firings": db.session.scalars(sa.select(AlertLevelFiring).where(AlertLevelFiring.alert_id == alert_id)
+                                      .order_by(AlertLevelFiring.level)).all(),
+        "actions": db.session.scalars(sa.select(AlertAction).where(AlertAction.alert_id == alert_id)
+                                      .options(so.joinedload(AlertAction.actor))
+                                      .order_by(AlertAction.at, AlertAction.id)).all(),
+        "notifications": db.session.scalars(sa.select(Notification).where(Notification.alert_id == alert_id)
+                                            .order_by(Notification.level, Notification.id)).all(),
+    }
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime  # the server's clock: when the server learnt of it
+    kind: str
+    title: str
+    event: LoneWorkingEvent | None = None
+    alert: Alert | None = None
+    detail: str = ""
+
+
+EVENT_TITLES = {"session_started": "Session started", "check_in": "Checked in: I'm OK",
+                "session_extended": "Extended", "session_finished": "Finished",
+                "alarm_raised": "Alarm: I need help"}
+
+
+def session_timeline(session: LoneWorkingSession) -> dict:
+    """Everything about a session: its events in the phone's order, and the server's story."""
+    events = db.session.scalars(sa.select(LoneWorkingEvent).where(LoneWorkingEvent.session_id == session.id)
+                                .order_by(LoneWorkingEvent.recorded_at, LoneWorkingEvent.sequence,
+                                          LoneWorkingEvent.id)).all()
+    alerts = db.session.scalars(sa.select(Alert).where(Alert.session_id == session.id).order_by(Alert.raised_at)).all()
+    entries: list[TimelineEntry] = []
+    for event in events:
+        title = EVENT_TITLES.get(event.kind, event.kind)
+        if event.kind == "session_finished" and event.finish_pin == "duress":
+            title = "Finished WITH THE DURESS PIN (silent alarm)"
+        entries.append(TimelineEntry(at=event.received_at, kind=event.kind, title=title, event=event))
+    for alert in alerts:
+        entries.append(TimelineEntry(at=alert.raised_at, kind="alert", title=f"{alert.kind_label} alert raised",
+                                     alert=alert))
+        history = alert_history(alert.id)
+        for firing in history["firings"]:
+            entries.append(TimelineEntry(at=firing.fired_at, kind="firing", alert=alert,
+                                         title=f"{alert.kind_label} alert reached level {firing.level}"
+                                               f" ({firing.level_name}), {firing.recipient_count} to notify"))
+        for action in history["actions"]:
+            detail = action.note
+            if action.outcome:
+                detail = f"{OUTCOMES.get(action.outcome, action.outcome)}: {action.note}"
+            entries.append(TimelineEntry(at=action.at, kind="action", alert=alert, detail=detail,
+                                         title=f"{action.action.capitalize()} by {action.actor.name}"))
+    entries.sort(key=lambda e: e.at)
+    return {"events": events, "alerts": alerts, "server_story": entries}
+
+
+def search_past_sessions(user, now: datetime, text: str = "", limit: int = 100) -> list[LoneWorkingSession]:
+    """Sessions of the last 30 days in scope, newest first, matching a worker's name or a place."""
+    query = (sa.select(LoneWorkingSession).join(User, User.id == LoneWorkingSession.worker_id)
+             .where(session_scope(user), LoneWorkingSession.created_at >= now - timedelta(days=PAST_DAYS))
+             .options(so.contains_eager(LoneWorkingSession.worker), so.joinedload(LoneWorkingSession.branch)))
+    text = text.strip()
+    if text:
+        pattern = f"%{text.lower()}%"
+        query = query.where(sa.or_(sa.func.lower(User.name).like(pattern),
+                                   sa.func.lower(LoneWorkingSession.place).like(pattern),
+                                   sa.func.lower(LoneWorkingSession.note).like(pattern)))
+    return list(db.session.scalars(query.order_by(LoneWorkingSession.created_at.desc()).limit(limit)))
+
+
+def mail_status(config) -> dict:
+    """For the board's banner: is mail configured, and how many alert emails are not sent."""
+    from app.lone_working.notify import mail_configured
+    return {"configured": mail_configured(config)}
+
+
+def unsent_notifications(user) -> int:
+    """Emails about open alerts in scope that have not (yet) reached the mail server."""
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Notification).join(Alert, Alert.id == Notification.alert_id)
+        .where(alert_scope(user), Alert.resolved_at.is_(None), Notification.status != "sent")) or 0
