@@ -45,6 +45,7 @@ class LiveServer:
         self.access_log = workdir / "access.log"
         self.server_log = workdir / "server.log"
         self.process: subprocess.Popen | None = None
+        self.tables_without_migration: list[str] = []
 
     def _environment(self, extra: dict) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "DATABASE_URL", "WTF_", "ASSET_"))}
@@ -68,8 +69,28 @@ class LiveServer:
         return result.stdout
 
     def prepare_database(self) -> None:
+        """Migrate (as a deploy does), then make the demo service with a known password."""
         self.flask("db", "upgrade")
+        self.tables_without_migration = self._create_tables_missing_from_migrations()
         self.flask("demo-data", "--password", PASSWORD)
+
+    def _create_tables_missing_from_migrations(self) -> list[str]:
+        """Models whose migration is not written yet (work in progress elsewhere) still get tables,
+        so browser tests can run; the names are kept so a run can say which ones they were."""
+        script = ("import sqlalchemy as sa\n"
+                  "from app import create_app\n"
+                  "from app.extensions import db\n"
+                  "app = create_app()\n"
+                  "with app.app_context():\n"
+                  "    existing = set(sa.inspect(db.engine).get_table_names())\n"
+                  "    missing = [t for t in db.metadata.sorted_tables if t.name not in existing]\n"
+                  "    db.metadata.create_all(db.engine, tables=missing)\n"
+                  "    print(' '.join(t.name for t in missing))\n")
+        result = subprocess.run([str(VENV_BIN / "python"), "-c", script], cwd=ROOT, env=self._environment({}),
+                                capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            raise RuntimeError(f"creating tables failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout.split()
 
     def start(self, **env: str) -> None:
         self.current_env = {**self.base_env, **env}
@@ -215,19 +236,32 @@ def kept_pages(page) -> list[str]:
     }""")
 
 
+def wait_until(page, expression: str, arg=None, timeout: float = 15) -> None:
+    """Poll `expression` (a function, which may return a promise) in the page until it is truthy.
+
+    page.wait_for_function does not wait for a returned promise: a pending promise counts as
+    truthy. This evaluates and awaits it each time instead.
+    """
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression, arg):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for: {expression}")
+        time.sleep(0.1)
+
+
 def open_form_online(page) -> None:
     """Sign-in done: with signal, open the report form under the service worker, and wait until
     the worker's pages are kept for use with no signal."""
     page.goto("/")
     wait_for_service_worker(page)
     page.goto("/incidents/new")
-    page.wait_for_function("""async (wanted) => {
+    wait_until(page, """async (wanted) => {
         const paths = [];
         for (const name of (await caches.keys()).filter(n => n.startsWith('safer-pages-'))) {
             for (const request of await (await caches.open(name)).keys()) paths.push(new URL(request.url).pathname);
         }
         return wanted.every(path => paths.includes(path));
-    }""", arg=list(KEPT_PAGES))
+    }""", list(KEPT_PAGES))
 
 
 def fill_incident(page, description: str, location: str = "entrance", kinds=("aggressive",),

@@ -55,7 +55,10 @@
         var tx = db.transaction(STORE, mode, { durability: mode === 'readwrite' ? 'strict' : 'default' });
         var out = { value: undefined };
         tx.oncomplete = function () { resolve(out.value); };
-        tx.onerror = tx.onabort = function () { reject(tx.error || new Error('The outbox could not be read or written.')); };
+        // A failed request (say, add() of an id already there) reaches onerror before the
+        // transaction has its own error set: take the request's.
+        tx.onerror = function (event) { reject(event.target.error || tx.error || new Error('The outbox could not be written.')); };
+        tx.onabort = function () { reject(tx.error || new Error('The outbox could not be read or written.')); };
         work(tx.objectStore(STORE), out);
       });
     });
@@ -85,6 +88,14 @@
     return userId === undefined || userId === null || String(record.user_id) === String(userId);
   }
 
+  /* Creation times in this context strictly increase, so records made in the same millisecond
+   * still send in the order they were made. */
+  var lastCreatedAt = 0;
+  function createdAtNow() {
+    lastCreatedAt = Math.max(Date.now(), lastCreatedAt + 1);
+    return lastCreatedAt;
+  }
+
   function byPriorityThenAge(a, b) {
     return (a.priority - b.priority) || (a.created_at - b.created_at);
   }
@@ -105,7 +116,7 @@
       data: fields.data,
       user_id: String(fields.user_id),
       priority: typeof fields.priority === 'number' && !isNaN(fields.priority) ? fields.priority : DEFAULT_PRIORITY,
-      created_at: fields.created_at || Date.now(),
+      created_at: fields.created_at || createdAtNow(),
       status: 'pending',
       errors: null,
       conflict: false,
