@@ -1,9 +1,11 @@
 """The sync API: /api/v1/session, /api/v1/sync, /api/v1/openapi.json.
 
-Order of checks on every request: signed in (401), then CSRF (400), then size (413), then shape
+Order of checks on every request: signed in (401), then size (413), then CSRF (400), then shape
 (400). The sign-in check comes first so a signed-out phone is told to sign in, not that its
 token is stale: Flask-WTF's own CSRF hook would answer before login_required, so this
-blueprint is exempt from it and calls csrf.protect() itself.
+blueprint is exempt from it and calls csrf.protect() itself. The size limit is set before the
+CSRF check because that check reads the body's form fields: a body read before the limit is in
+place would be read whole when it comes chunked, with no Content-Length to refuse it by.
 """
 from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
@@ -31,6 +33,11 @@ def require_sign_in_then_csrf():
     if not current_user.is_authenticated:
         return api_error(401, "signed_out", "You are signed out. Sign in again to send what is waiting on this phone.")
     if request.method not in ("GET", "HEAD", "OPTIONS"):
+        limit = current_app.config["SYNC_MAX_BODY_BYTES"]
+        if request.content_length is not None and request.content_length > limit:
+            return api_error(413, "too_large", f"The body is over {limit} bytes. Send fewer records at a time.")
+        # A body of unknown length is read to at most one byte over the limit: see sync().
+        request.max_content_length = limit + 1
         csrf.protect()
     return None
 
@@ -45,12 +52,11 @@ def get_session():
 @bp.post("/sync")
 def sync():
     """Store a batch of phone-made records; one result per record, in order."""
-    limit = current_app.config["SYNC_MAX_BODY_BYTES"]
-    if request.content_length is not None and request.content_length > limit:
-        return api_error(413, "too_large", f"The body is over {limit} bytes. Send fewer records at a time.")
-    request.max_content_length = limit
     if not request.is_json:
         return api_error(400, "bad_request", "Send JSON with Content-Type: application/json.")
+    limit = current_app.config["SYNC_MAX_BODY_BYTES"]
+    if len(request.get_data(cache=True)) > limit:  # a chunked body (no Content-Length) over the limit
+        return api_error(413, "too_large", f"The body is over {limit} bytes. Send fewer records at a time.")
     try:
         payload = request.get_json(silent=True)
     except RecursionError:  # nested deeper than the JSON decoder can go
