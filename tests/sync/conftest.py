@@ -33,13 +33,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+LIVE_PASSWORD = "live server password"
+
+
 @pytest.fixture
-def live_server(app):
+def live_server(app, tmp_path):
     """The app under gunicorn (2 sync workers, so two requests really run at once) on the test database.
 
-    The `app` fixture has already made the schema and the demo accounts in that database.
-    Yields the base URL.
+    The `app` fixture has already made the schema and the demo accounts in that database; the
+    worker accounts get LIVE_PASSWORD. Yields the base URL.
     """
+    from app.auth.models import User
+
+    with app.app_context():
+        for user in _db.session.scalars(sa.select(User).where(User.email.like("worker%"))):
+            user.set_password(LIVE_PASSWORD)
+        _db.session.commit()
+        _db.session.remove()
     port = free_port()
     env = {
         **os.environ,
@@ -48,28 +58,30 @@ def live_server(app):
         "SAFER_ENV": "test",
         "SIGN_IN_RATE_LIMIT": "1000 per minute",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", "wsgi:app"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # The server's log goes to a file: a pipe nobody reads would fill and stall the workers.
+    log_path = tmp_path / "gunicorn.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+             "--graceful-timeout", "5", "--log-level", "warning", "wsgi:app"],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(base_url + "/healthz", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            output = process.stdout.read().decode(errors="replace")
-            pytest.fail(f"gunicorn did not start:\n{output}")
-        time.sleep(0.1)
-    yield base_url
-    process.send_signal(signal.SIGTERM)
     try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    process.stdout.close()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(base_url + "/healthz", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:  # not listening yet, or a worker still booting
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"gunicorn did not start:\n{log_path.read_text(errors='replace')}")
+            time.sleep(0.1)
+        yield base_url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -230,27 +230,55 @@ def test_body_over_the_limit_with_content_length_is_413(auth, app, incident_reco
     assert count_rows(RecordReceipt) == 0
 
 
+def _as_chunked(app):
+    """Make every request arrive as a chunked body does under gunicorn: no Content-Length, and
+    wsgi.input_terminated set (the test client always computes a Content-Length otherwise)."""
+    inner = app.wsgi_app
+
+    def without_content_length(environ, start_response):
+        environ.pop("CONTENT_LENGTH", None)
+        environ["wsgi.input_terminated"] = True
+        return inner(environ, start_response)
+
+    app.wsgi_app = without_content_length
+
+
 def test_body_over_the_limit_without_content_length_is_413(auth, app, incident_record, count_rows):
     """A chunked body says nothing of its size up front: reading it must stop at the limit."""
     app.config["SYNC_MAX_BODY_BYTES"] = 5_000
     auth.sign_in()
     token = auth.api_token()
+    _as_chunked(app)
     body = json.dumps({"sent_at": datetime.now(timezone.utc).isoformat(),
                        "records": [incident_record() for _ in range(20)]}).encode()
-    response = auth.client.post("/api/v1/sync", input_stream=io.BytesIO(body), content_type="application/json",
-                                headers={"X-CSRFToken": token},
-                                environ_overrides={"wsgi.input_terminated": True})
-    _assert_error_shape(response, 413)
+    response = auth.client.post("/api/v1/sync", data=body, content_type="application/json",
+                                headers={"X-CSRFToken": token})
+    _assert_error_shape(response, 413, "too_large")
     assert count_rows(RecordReceipt) == 0
 
 
-def test_body_under_the_limit_without_content_length_is_read(auth, incident_record, count_rows):
+def test_valid_json_followed_by_padding_over_the_limit_is_413(auth, app, incident_record, count_rows):
+    """Cut at the limit, this body would still parse: the limit must not quietly truncate it."""
+    app.config["SYNC_MAX_BODY_BYTES"] = 5_000
     auth.sign_in()
     token = auth.api_token()
+    _as_chunked(app)
+    body = json.dumps({"sent_at": datetime.now(timezone.utc).isoformat(),
+                       "records": [incident_record()]}).encode() + b" " * 10_000
+    response = auth.client.post("/api/v1/sync", data=body, content_type="application/json",
+                                headers={"X-CSRFToken": token})
+    _assert_error_shape(response, 413, "too_large")
+    assert count_rows(RecordReceipt) == 0
+
+
+def test_body_exactly_at_the_limit_without_content_length_is_read(auth, app, incident_record, count_rows):
+    auth.sign_in()
+    token = auth.api_token()
+    _as_chunked(app)
     body = json.dumps({"sent_at": datetime.now(timezone.utc).isoformat(), "records": [incident_record()]}).encode()
-    response = auth.client.post("/api/v1/sync", input_stream=io.BytesIO(body), content_type="application/json",
-                                headers={"X-CSRFToken": token},
-                                environ_overrides={"wsgi.input_terminated": True})
+    app.config["SYNC_MAX_BODY_BYTES"] = len(body)
+    response = auth.client.post("/api/v1/sync", data=body, content_type="application/json",
+                                headers={"X-CSRFToken": token})
     assert response.status_code == 200
     assert response.get_json()["results"][0]["status"] == "created"
     assert count_rows(Incident) == 1
