@@ -66,8 +66,10 @@ def sign_in():
 def sign_out():
     form = SignOutForm()
     if form.validate_on_submit():
-        logout_user()
+        # Clear first: logout_user() leaves a note in the session that deletes the "keep me
+        # signed in" cookie; clearing after it would wipe the note and leave the worker signed in.
         session.clear()
+        logout_user()
         flash("You are signed out.", "info")
         return redirect(url_for("auth.sign_in", signed_out=1))
     return redirect(url_for("main.home"))
