@@ -4,6 +4,7 @@ import time
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from app.extensions import db
 from app.lone_working.escalation import run_sweep
@@ -19,6 +20,7 @@ def register_lone_working_commands(app: Flask) -> None:
 @click.command("escalate")
 @click.option("--every", type=int, default=None, metavar="SECONDS",
               help="Sweep again every SECONDS, forever (the single-machine default). Without it, sweep once.")
+@with_appcontext
 def escalate_command(every):
     """Raise overdue alerts, escalate unacknowledged ones, send due alert emails.
 

@@ -129,6 +129,7 @@ class LoneWorkingSession(db.Model):
     last_check_in_offset_minutes: so.Mapped[int] = so.mapped_column(default=0)
     last_check_in_received_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     last_contact_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)  # phone time
+    last_contact_offset_minutes: so.Mapped[int] = so.mapped_column(default=0)
     last_contact_received_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     next_check_in_due_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     # The earlier of the next check-in and the planned end; overdue_at adds the grace period.

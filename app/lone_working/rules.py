@@ -6,7 +6,7 @@ All instants are aware datetimes; anything a person typed as a wall-clock time i
 into an instant with zoneinfo (Europe/London by default).
 """
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 MIN_INTERVAL_MINUTES = 5
@@ -21,6 +21,12 @@ BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(minutes=15)
 
 
+def _utc(moment: datetime) -> datetime:
+    """Arithmetic on instants is done in UTC: Python adds a timedelta to a zoned datetime on
+    the wall clock (23:00 BST + 4 h = 03:00 GMT, which is 5 real hours after)."""
+    return moment.astimezone(timezone.utc)
+
+
 def wall_clock_to_instant(local: datetime, zone: ZoneInfo) -> datetime:
     """A wall-clock date and time (no offset) in `zone`, as an aware instant.
 
@@ -30,8 +36,8 @@ def wall_clock_to_instant(local: datetime, zone: ZoneInfo) -> datetime:
     deadline come sooner rather than later.
     """
     if local.tzinfo is not None:
-        return local
-    return local.replace(tzinfo=zone, fold=0)
+        return _utc(local)
+    return _utc(local.replace(tzinfo=zone, fold=0))
 
 
 def next_occurrence_of(wall_time: time, after: datetime, zone: ZoneInfo) -> datetime:
@@ -69,25 +75,25 @@ def effective_time(recorded_at: datetime, received_at: datetime, skew_seconds: i
     be wrong (more than the flag limit), and never later than the server received it: a phone
     whose clock runs ahead must not push the next deadline into the future.
     """
-    moment = recorded_at
+    moment = _utc(recorded_at)
     if skew_seconds is not None and abs(skew_seconds) > skew_limit_seconds:
-        moment = recorded_at + timedelta(seconds=skew_seconds)
-    return min(moment, received_at)
+        moment = moment + timedelta(seconds=skew_seconds)
+    return min(moment, _utc(received_at))
 
 
 def next_check_in_due(anchor: datetime, interval_minutes: int) -> datetime:
     """The next check-in is due one interval after the last check-in (or the start)."""
-    return anchor + timedelta(minutes=interval_minutes)
+    return _utc(anchor) + timedelta(minutes=interval_minutes)
 
 
 def deadline(next_due: datetime, planned_end: datetime | None) -> datetime:
     """The session's next deadline: the next check-in or the planned end, whichever is first."""
-    return min(next_due, planned_end) if planned_end is not None else next_due
+    return _utc(min(next_due, planned_end)) if planned_end is not None else _utc(next_due)
 
 
 def overdue_time(deadline_at: datetime, grace_minutes: int) -> datetime:
     """A session is overdue once its deadline plus the service's grace period has passed."""
-    return deadline_at + timedelta(minutes=grace_minutes)
+    return _utc(deadline_at) + timedelta(minutes=grace_minutes)
 
 
 def is_overdue(now: datetime, deadline_at: datetime | None, grace_minutes: int) -> bool:
@@ -97,7 +103,7 @@ def is_overdue(now: datetime, deadline_at: datetime | None, grace_minutes: int) 
 def extended_end(current_end: datetime | None, acted_at: datetime, minutes: int) -> datetime:
     """Extending adds time to the planned end, or to the moment of extending if that is later."""
     base = max(current_end, acted_at) if current_end is not None else acted_at
-    return base + timedelta(minutes=minutes)
+    return _utc(base) + timedelta(minutes=minutes)
 
 
 def urgency(now: datetime, *, active: bool, deadline_at: datetime | None, grace_minutes: int,
@@ -149,7 +155,7 @@ def next_escalation_time(fired_at: datetime, next_level_delay_minutes: int | Non
     """When the next level fires if nobody acknowledges; None after the last level."""
     if next_level_delay_minutes is None:
         return None
-    return fired_at + timedelta(minutes=next_level_delay_minutes)
+    return _utc(fired_at) + timedelta(minutes=next_level_delay_minutes)
 
 
 def retry_delay(attempts: int) -> timedelta:

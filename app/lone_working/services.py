@@ -50,6 +50,12 @@ def record_event(user, kind: str, record_id: uuid.UUID | str, data: dict, via: s
     return ingest_records(user, [envelope], sent_at=None, via=via)[0]
 
 
+def _effective(receipt) -> datetime:
+    """When the server believes the worker acted (see rules.effective_time)."""
+    return rules.effective_time(receipt.recorded_at, receipt.received_at, receipt.clock_skew_seconds,
+                                current_app.config["CLOCK_SKEW_FLAG_SECONDS"])
+
+
 def store_session_started(context: IngestContext, receipt, data: dict) -> None:
     user = context.user
     if data.get("branch_id") is not None:
@@ -58,12 +64,12 @@ def store_session_started(context: IngestContext, receipt, data: dict) -> None:
             raise RecordRejected({"branch_id": ["Choose one of your library service's branches."]})
     stored = {key: data[key] for key in ("place_kind", "branch_id", "place", "check_in_interval_minutes",
                                          "note", "latitude", "longitude", "location_accuracy_m")}
-    started = receipt.recorded_at.astimezone(_zone())
+    started = _effective(receipt)
     if data.get("planned_end_at"):
-        end = rules.resolve_planned_end(data["planned_end_at"], receipt.recorded_at, _zone())
+        end = rules.resolve_planned_end(data["planned_end_at"], started, _zone())
     else:
         end = rules.extended_end(None, started, data["duration_minutes"])
-    if end <= receipt.recorded_at:
+    if end <= started:
         raise RecordRejected({"planned_end_at": ["The planned end must be after the start."]})
     stored["planned_end_at"] = end.isoformat()
     stored["planned_end_as_given"] = data.get("planned_end_at") or f"+{data['duration_minutes']} min"
@@ -78,8 +84,8 @@ def store_check_in(context: IngestContext, receipt, data: dict) -> None:
 def store_session_extended(context: IngestContext, receipt, data: dict) -> None:
     stored = {"extend_by_minutes": data.get("extend_by_minutes")}
     if data.get("planned_end_at"):
-        end = rules.resolve_planned_end(data["planned_end_at"], receipt.recorded_at, _zone())
-        if end <= receipt.recorded_at:
+        end = rules.resolve_planned_end(data["planned_end_at"], _effective(receipt), _zone())
+        if end <= _effective(receipt):
             raise RecordRejected({"planned_end_at": ["The new planned end must be in the future."]})
         stored["planned_end_at"] = end.isoformat()
     _store_event(context, receipt, "session_extended", data["session_id"], data["sequence"], stored)
@@ -127,7 +133,6 @@ def _store_event(context: IngestContext, receipt, kind: str, session_id, sequenc
     a record sent twice at once fails there, where the sync service retries it as a duplicate.
     """
     user = context.user
-    limit = current_app.config["CLOCK_SKEW_FLAG_SECONDS"]
     with db.session.no_autoflush:
         if session_id is not None:
             _lock_session(session_id, user, context.received_at)
@@ -135,8 +140,7 @@ def _store_event(context: IngestContext, receipt, kind: str, session_id, sequenc
             id=receipt.id, session_id=session_id, worker_id=user.id, kind=kind, sequence=sequence,
             recorded_at=receipt.recorded_at, recorded_offset_minutes=receipt.recorded_offset_minutes,
             received_at=receipt.received_at,
-            effective_at=rules.effective_time(receipt.recorded_at, receipt.received_at,
-                                              receipt.clock_skew_seconds, limit),
+            effective_at=_effective(receipt),
             clock_flag=receipt.clock_flag, data=stored, finish_pin=finish_pin)
         event.receipt = receipt
         db.session.add(event)
@@ -160,7 +164,7 @@ def _lock_session(session_id: uuid.UUID, user, now: datetime) -> None:
             "team_id": user.team_id, "created_at": now, "updated_at": now, "status": "active",
             "has_start": False, "place_kind": "other", "place": "", "note": "",
             "check_in_interval_minutes": get_settings(user.library_service_id).default_check_in_minutes,
-            "started_offset_minutes": 0, "last_check_in_offset_minutes": 0, "event_count": 0, "last_sequence": 0,
+            "started_offset_minutes": 0, "last_check_in_offset_minutes": 0, "last_contact_offset_minutes": 0, "event_count": 0, "last_sequence": 0,
         }, ["id"])
         owner = db.session.scalar(sa.select(table.c.worker_id).where(table.c.id == session_id))
     if owner != user.id:
@@ -221,6 +225,7 @@ def project_session(session_id: uuid.UUID, now: datetime) -> LoneWorkingSession:
     session.last_check_in_offset_minutes = last_check_in.recorded_offset_minutes if last_check_in else 0
     session.last_check_in_received_at = last_check_in.received_at if last_check_in else None
     session.last_contact_at = last.recorded_at
+    session.last_contact_offset_minutes = last.recorded_offset_minutes
     session.last_contact_received_at = max(e.received_at for e in events)
     session.status = "finished" if finish is not None else "active"
     session.finished_at = finish.recorded_at if finish else None

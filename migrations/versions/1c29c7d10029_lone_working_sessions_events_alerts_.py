@@ -79,6 +79,7 @@ def upgrade():
     sa.Column('last_check_in_offset_minutes', sa.Integer(), nullable=False),
     sa.Column('last_check_in_received_at', app.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_contact_at', app.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_contact_offset_minutes', sa.Integer(), nullable=False),
     sa.Column('last_contact_received_at', app.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('next_check_in_due_at', app.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('deadline_at', app.db_types.UTCDateTime(timezone=True), nullable=True),
