@@ -19,7 +19,8 @@ def _codes(pairs):
 
 
 def _one_of(pairs, what):
-    return validate.OneOf(_codes(pairs), error=f"Choose a {what} from the list.")
+    article = "an" if what[0] in "aeiou" else "a"
+    return validate.OneOf(_codes(pairs), error=f"Choose {article} {what} from the list.")
 
 
 class IncidentDataV1(Schema):
