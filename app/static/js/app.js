@@ -453,8 +453,8 @@
       form.dataset.replaces = record.id;
       var unplaced = showFieldErrors(form, record.errors || {});
       var summary = el('div', { class: 'error-summary', id: 'fix-summary', role: 'alert', tabindex: '-1' }, [
-        el('p', { text: 'This report was not accepted. Fix the answers marked below and send it again. ' +
-                        'The old copy is removed from this phone once the fixed one is saved.' })
+        el('p', { class: 'headline', text: 'Not accepted yet. Fix what is marked below and send it again.' }),
+        el('p', { class: 'hint', text: 'The first copy stays on this phone until the fixed one is saved.' })
       ]);
       unplaced.forEach(function (line) { summary.appendChild(el('p', { text: line })); });
       if (record.conflict) { summary.appendChild(el('p', { text: 'Sending it again makes it a new report.' })); }
