@@ -8,9 +8,12 @@ from app.sync.schemas import PLAUSIBLE_TIME
 class TrimmedString(fields.String):
     """A string with surrounding white space removed; None counts as empty."""
 
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        # marshmallow refuses None before _deserialize is reached ("Field may not be null"), so
+        # None is made empty here: an optional text left out of a form post is simply empty.
+        return super().deserialize("" if value is None else value, attr, data, **kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs):
-        if value is None:
-            return ""
         return super()._deserialize(value, attr, data, **kwargs).strip()
 
 
