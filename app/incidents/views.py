@@ -74,7 +74,7 @@ def _flatten(messages) -> list[str]:
 @login_required
 def list_reports():
     """Reports this person may see, newest first, with filters."""
-    branch_id = request.args.get("branch", type=int)
+    branch_id = _in_range(request.args.get("branch", type=int))
     kind = request.args.get("kind") or None
     if kind and kind not in dict(KINDS):
         kind = None
@@ -82,17 +82,25 @@ def list_reports():
     date_to = _parse_date(request.args.get("to"))
     page = list_incidents(current_user, branch_id=branch_id, kind=kind,
                           date_from=date_from, date_to=date_to + timedelta(days=1) if date_to else None,
-                          page=request.args.get("page", 1, type=int))
+                          page=_in_range(request.args.get("page", 1, type=int)) or 1)
     return render_template("incidents/list.html", page=page, branches=_branch_choices(current_user)[1:],
                            kinds=KINDS, filters={"branch": branch_id, "kind": kind,
                                                  "from": request.args.get("from", ""), "to": request.args.get("to", "")})
+
+
+def _in_range(number: int | None) -> int | None:
+    """A positive number a database integer can hold, or None (a filter to ignore)."""
+    return number if number is not None and 0 < number < 2**31 else None
 
 
 def _parse_date(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        return from_local_naive(datetime.strptime(text, "%Y-%m-%d"))
+        day = datetime.strptime(text, "%Y-%m-%d")
+        if not 1970 <= day.year < 2100:  # far dates overflow once turned into UTC instants
+            return None
+        return from_local_naive(day)
     except ValueError:
         return None
 
