@@ -17,22 +17,20 @@ OTHER_PASSWORD = "another long password"
 @pytest.fixture
 def people(app):
     """Adds riverside@demo.example (staff in a team the demo supervisor does not supervise) and a
-    second library service with admin@elsewhere.example; answers {name: user id} and {name: branch id}."""
+    second library service with admin@elsewhere.example; answers {"users": {email: id}, "branches": {name: id}}."""
     with app.app_context():
         demo_service_id = _db.session.scalar(sa.select(User.library_service_id)
                                              .where(User.email == "worker@demo.example"))
         riverside_team = _db.session.scalar(sa.select(Team).join(Branch).where(Branch.name == "Riverside Branch"))
-        riverside = create_user("riverside@demo.example", "Rita Riverside", OTHER_PASSWORD, demo_service_id,
-                                team_id=riverside_team.id)
+        create_user("riverside@demo.example", "Rita Riverside", OTHER_PASSWORD, demo_service_id,
+                    team_id=riverside_team.id)
         elsewhere = get_or_create_service("Elsewhere Libraries")
         far_branch = add_branch(elsewhere, "Far Away Library")
         far_team = add_team(far_branch, "Far team")
         _db.session.commit()
-        other_admin = create_user("admin@elsewhere.example", "Otto Other", OTHER_PASSWORD, elsewhere.id,
-                                  role="admin", team_id=far_team.id)
-        users = {u.email.split("@")[0]: u.id for u in _db.session.scalars(sa.select(User))}
-        users["other_admin"] = other_admin.id
-        users["riverside"] = riverside.id
+        create_user("admin@elsewhere.example", "Otto Other", OTHER_PASSWORD, elsewhere.id,
+                    role="admin", team_id=far_team.id)
+        users = {u.email: u.id for u in _db.session.scalars(sa.select(User))}
         branches = {b.name: b.id for b in _db.session.scalars(sa.select(Branch))}
         _db.session.remove()
     return {"users": users, "branches": branches}
@@ -60,3 +58,14 @@ def report(app):
             return str(record_id)
 
     return make
+
+
+@pytest.fixture
+def db_count(app):
+    """db_count(Model) -> rows in the table, read in a fresh app context."""
+
+    def count(model):
+        with app.app_context():
+            return _db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+    return count
