@@ -61,36 +61,33 @@ class LiveServer:
         env.update(extra)
         return env
 
-    def flask(self, *args: str) -> str:
-        result = subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT,
-                                env=self._environment({}), capture_output=True, text=True, timeout=120)
-        if result.returncode != 0:
-            raise RuntimeError(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-        return result.stdout
-
     def prepare_database(self) -> None:
-        """Migrate (as a deploy does), then make the demo service with a known password."""
-        self.flask("db", "upgrade")
-        self.tables_without_migration = self._create_tables_missing_from_migrations()
-        self.flask("demo-data", "--password", PASSWORD)
-
-    def _create_tables_missing_from_migrations(self) -> list[str]:
-        """Models whose migration is not written yet (work in progress elsewhere) still get tables,
-        so browser tests can run; the names are kept so a run can say which ones they were."""
-        script = ("import sqlalchemy as sa\n"
-                  "from app import create_app\n"
-                  "from app.extensions import db\n"
-                  "app = create_app()\n"
-                  "with app.app_context():\n"
-                  "    existing = set(sa.inspect(db.engine).get_table_names())\n"
-                  "    missing = [t for t in db.metadata.sorted_tables if t.name not in existing]\n"
-                  "    db.metadata.create_all(db.engine, tables=missing)\n"
-                  "    print(' '.join(t.name for t in missing))\n")
+        """As a deploy does: `flask db upgrade`, then `flask demo-data --password ...` (one process,
+        to start the app once). Tables whose migration another engineer has not written yet are
+        created from the models and named in `tables_without_migration`."""
+        script = f"""
+import sqlalchemy as sa
+from flask_migrate import upgrade
+from app import create_app
+from app.extensions import db
+app = create_app()
+with app.app_context():
+    upgrade()
+    existing = set(sa.inspect(db.engine).get_table_names())
+    missing = [t for t in db.metadata.sorted_tables if t.name not in existing]
+    db.metadata.create_all(db.engine, tables=missing)
+    db.session.remove()
+    result = app.test_cli_runner().invoke(args=["demo-data", "--password", {PASSWORD!r}])
+if result.exit_code != 0:
+    raise SystemExit(result.output + repr(result.exception))
+print("MISSING:" + " ".join(t.name for t in missing))
+"""
         result = subprocess.run([str(VENV_BIN / "python"), "-c", script], cwd=ROOT, env=self._environment({}),
                                 capture_output=True, text=True, timeout=120)
         if result.returncode != 0:
-            raise RuntimeError(f"creating tables failed:\n{result.stdout}\n{result.stderr}")
-        return result.stdout.split()
+            raise RuntimeError(f"preparing the database failed:\n{result.stdout}\n{result.stderr}")
+        line = [x for x in result.stdout.splitlines() if x.startswith("MISSING:")][-1]
+        self.tables_without_migration = line[len("MISSING:"):].split()
 
     def start(self, **env: str) -> None:
         self.current_env = {**self.base_env, **env}

@@ -118,7 +118,7 @@ def test_nine_day_old_record_is_sent_not_dropped_and_persistent_storage_is_asked
     page.reload()                              # from the kept copy: no signal
     expect(page.locator("#outbox-status")).to_have_attribute("data-state", "offline")
     expect(page.locator("#storage-warning")).to_be_visible()
-    expect(page.locator("#storage-warning")).to_contain_text("has not promised to keep unsent reports")
+    expect(page.locator("#storage-warning")).to_contain_text("may clear unsent reports")
     page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "06-storage-warning")
 
