@@ -4,7 +4,8 @@ from wtforms.validators import DataRequired, Email, Length
 
 
 class SignInForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired("Enter your email address."),
+    # Stripped: a phone keyboard's autocomplete often leaves a space after the address.
+    email = EmailField("Email", filters=[lambda value: value.strip() if value else value], validators=[DataRequired("Enter your email address."),
                                             Email("Enter an email address like name@example.org.", check_deliverability=False),
                                             Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=200)])
