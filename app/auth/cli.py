@@ -4,6 +4,7 @@ import secrets
 import click
 import sqlalchemy as sa
 from flask import Flask
+from flask.cli import with_appcontext
 
 from app.auth.services import create_user
 from app.extensions import db
@@ -24,6 +25,7 @@ def register_auth_commands(app: Flask) -> None:
 @click.option("--team", "team_name", help="Team the person belongs to, as 'Branch/Team'.")
 @click.option("--supervises", multiple=True, help="A team this supervisor looks after, as 'Branch/Team' (repeatable).")
 @click.password_option(help="At least 10 characters.")
+@with_appcontext
 def create_user_command(email, name, service_name, role, team_name, supervises, password):
     """Create a person who can sign in."""
     service = get_or_create_service(service_name)
@@ -50,6 +52,7 @@ def _find_team(service_id: int, path: str) -> Team:
 @click.command("demo-data")
 @click.option("--password", help="Password for every demo account (at least 10 characters).")
 @click.option("--if-missing", is_flag=True, help="Do nothing when the demo service already exists.")
+@with_appcontext
 def demo_data_command(password, if_missing):
     """Create (or reset) the demo library service and its accounts, and print how to sign in."""
     if if_missing and demo_data_exists():
