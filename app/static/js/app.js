@@ -202,11 +202,15 @@
     if (warning) { warning.hidden = !(storagePersisted === false && records.length > 0); }
   }
 
+  /* Read the outbox once, then draw everything from that one reading (no half-drawn lists when
+   * several refreshes overlap). */
   function refresh() {
-    return myRecords().then(function (records) {
+    var everyone = hasOutbox ? SaferOutbox.all() : Promise.resolve([]);
+    return Promise.all([myRecords(), everyone]).then(function (both) {
+      var records = both[0];
       renderStatus(records);
-      if (pageId === 'waiting') { renderWaitingList(records); }
-      if (pageId === 'sign-in') { renderSignInNote(); }
+      if (pageId === 'waiting') { renderWaitingList(records, both[1].length - records.length); }
+      if (pageId === 'sign-in') { renderSignInNote(both[1]); }
       return records;
     }).catch(function (error) {
       var message = $('#outbox-message');
@@ -477,7 +481,7 @@
 
   /* ---------- the waiting list (/waiting) ---------- */
 
-  function renderWaitingList(records) {
+  function renderWaitingList(records, others) {
     var list = $('#waiting-list');
     if (!list) { return; }
     list.textContent = '';
@@ -523,30 +527,25 @@
       list.appendChild(item);
     });
     // Other people's records on a shared phone: said, never shown.
-    SaferOutbox.all().then(function (everyone) {
-      var others = everyone.length - records.length;
-      if (others > 0 && userId) {
-        list.appendChild(el('p', { class: 'muted others', text: others + (others === 1 ? ' record' : ' records') +
-          ' made by someone else also ' + (others === 1 ? 'waits' : 'wait') + ' on this phone. ' +
-          (others === 1 ? 'It sends' : 'They send') + ' when that person signs in.' }));
-      }
-    });
+    if (others > 0 && userId) {
+      list.appendChild(el('p', { class: 'muted others', text: others + (others === 1 ? ' record' : ' records') +
+        ' made by someone else also ' + (others === 1 ? 'waits' : 'wait') + ' on this phone. ' +
+        (others === 1 ? 'It sends' : 'They send') + ' when that person signs in.' }));
+    }
   }
 
   /* The sign-in page: say that records wait (whose they are is not shown to whoever holds the phone). */
-  function renderSignInNote() {
-    SaferOutbox.all().then(function (records) {
-      var note = $('#phone-waiting-note');
-      if (!records.length) { if (note) { note.remove(); } return; }
-      if (!note) {
-        note = el('p', { id: 'phone-waiting-note', class: 'flash flash-info', role: 'status' });
-        var main = $('#main');
-        main.insertBefore(note, main.querySelector('h1') ? main.querySelector('h1').nextSibling : main.firstChild);
-      }
-      note.textContent = countText(records) + (records.length === 1 ? ' is' : ' are') +
-        ' waiting on this phone. ' + (records.length === 1 ? 'It sends' : 'They send') + ' after the person who made ' +
-        (records.length === 1 ? 'it' : 'them') + ' signs in.';
-    });
+  function renderSignInNote(records) {
+    var note = $('#phone-waiting-note');
+    if (!records.length) { if (note) { note.remove(); } return; }
+    if (!note) {
+      note = el('p', { id: 'phone-waiting-note', class: 'flash flash-info', role: 'status' });
+      var main = $('#main');
+      main.insertBefore(note, main.querySelector('h1') ? main.querySelector('h1').nextSibling : main.firstChild);
+    }
+    var one = records.length === 1;
+    note.textContent = countText(records) + (one ? ' is' : ' are') + ' waiting on this phone. ' +
+      (one ? 'It sends' : 'They send') + ' after the person who made ' + (one ? 'it' : 'them') + ' signs in.';
   }
 
   /* ---------- sign-out on a shared phone ---------- */
