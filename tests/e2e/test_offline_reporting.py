@@ -17,6 +17,7 @@ def test_report_made_offline_waits_on_the_phone_and_reaches_the_supervisor(new_p
     sign_in(page)
     open_form_online(page)
     screenshot(page, "01-incident-form")
+    screenshot(page, "01-incident-form-whole-page", full_page=True)
 
     context.set_offline(True)
     mark = len(live_server.access_lines())

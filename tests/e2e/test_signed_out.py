@@ -157,6 +157,9 @@ def test_shared_phone_never_sends_one_workers_records_as_another_and_forgets_the
     page.goto("/incidents/new")
     expect(page.locator("h1")).to_have_text("No signal")
     assert "Wendy" not in page.content()
+    expect(page.locator("#outbox-message")).to_have_text(
+        "1 report waiting on this phone — they send when you have signal and are signed in")
+    screenshot(page, "08-offline-page-after-sign-out")
     context.set_offline(False)
 
     mark = len(live_server.access_lines())
