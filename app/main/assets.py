@@ -11,6 +11,7 @@ SHELL_FILES = [
     "js/outbox.js",
     "js/sync.js",
     "js/app.js",
+    "js/lone_working.js",
     "icons/icon.svg",
     "icons/icon-192.png",
     "icons/icon-512.png",
