@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 # A claimed email not finished within this time (the sweep died) may be claimed again.
 CLAIM_SECONDS = 120
 BATCH = 500
+RAISE_GROUP = 50
 
 
 def insert_ignore(table: sa.Table, values: dict, conflict_columns: list[str], returning=None):
@@ -131,17 +132,21 @@ def raise_overdue_alerts(now: datetime) -> int:
     rows = db.session.execute(
         sa.select(s.id, s.worker_id, s.library_service_id, s.team_id, s.deadline_at, s.latitude, s.longitude)
         .where(s.status == "active", s.overdue_at <= now, ~covered)
-        .order_by(s.overdue_at).limit(BATCH)).all()
+        .order_by(s.overdue_at, s.id).limit(BATCH)).all()
     db.session.commit()
     raised = 0
-    for row in rows:
+    # Committed in small groups (one fsync per group); every sweep inserts in the same order,
+    # so two sweeps wait for each other rather than deadlock.
+    for index, row in enumerate(rows, 1):
         alert_id = raise_alert(
             kind="overdue", dedupe_key=f"overdue:{row.id}:{row.deadline_at.isoformat()}",
             worker_id=row.worker_id, library_service_id=row.library_service_id, team_id=row.team_id,
             session_id=row.id, cause_at=row.deadline_at, now=now,
             latitude=row.latitude, longitude=row.longitude)
-        db.session.commit()
         raised += alert_id is not None
+        if index % RAISE_GROUP == 0:
+            db.session.commit()
+    db.session.commit()
     return raised
 
 
@@ -208,14 +213,15 @@ def send_due_notifications(now: datetime, send=None) -> SendReport:
         .where(due, Alert.__table__.c.resolved_at.is_(None))
         .order_by(table.c.next_attempt_at).limit(BATCH)).all()
     db.session.commit()
-    for notification_id in ids:
-        claimed = db.session.execute(
-            sa.update(table).where(table.c.id == notification_id, due)
-            .values(status="sending", claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
-                    attempts=table.c.attempts + 1)).rowcount == 1
-        db.session.commit()
-        if not claimed:
-            continue
+    if not ids:
+        return report
+    # Claim them all in one compare-and-set; another sweep gets only what this one did not.
+    claimed = db.session.scalars(
+        sa.update(table).where(table.c.id.in_(ids), due)
+        .values(status="sending", claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+                attempts=table.c.attempts + 1).returning(table.c.id)).all()
+    db.session.commit()
+    for notification_id in sorted(claimed):
         notification = db.session.get(Notification, notification_id, populate_existing=True)
         alert = db.session.get(Alert, notification.alert_id)
         subject, body = notify.compose_alert_email(alert, notification.level, notification.recipient_name, config)
