@@ -72,6 +72,14 @@ def database(live_server):
 @pytest.fixture(scope="session")
 def browser():
     """One Chromium (Debian's); every test gets fresh contexts (phones) with their own storage."""
+    from playwright.sync_api import expect
+
+    # A loaded 2-core CI machine answers slower than a laptop: give assertions time to come true.
+    expect.set_options(timeout=10_000)
+    yield from _launch_browser()
+
+
+def _launch_browser():
     from playwright.sync_api import sync_playwright
 
     if not os.path.exists(CHROMIUM):

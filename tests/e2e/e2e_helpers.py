@@ -26,6 +26,13 @@ WORKER2 = "worker2@demo.example"
 SUPERVISOR = "supervisor@demo.example"
 
 
+# Chromium checks for a new service worker when a page in its scope is opened, and that check
+# (the script and its importScripts) is the browser's own: context.set_offline does not always
+# stop it (seen by this project with Playwright 1.65 / Chromium 156). Nothing the app sends is in
+# it, so the offline checks let exactly these through.
+BROWSER_SW_UPDATE_CHECK = ('"GET /sw.js ', '"GET /static/js/outbox.js?v=', '"GET /static/js/sync.js?v=')
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -138,6 +145,25 @@ print("MISSING:" + " ".join(t.name for t in missing))
 
     def requests_since(self, mark: int, path_part: str = "") -> list[str]:
         return [line for line in self.access_lines()[mark:] if path_part in line]
+
+    def quiet_mark(self, quiet: float = 0.6, limit: float = 5.0) -> int:
+        """The access-log length once no request has been logged for `quiet` seconds: requests
+        already under way when a phone goes offline are answered and logged before the mark."""
+        deadline = time.monotonic() + limit
+        count = len(self.access_lines())
+        while time.monotonic() < deadline:
+            time.sleep(quiet)
+            now = len(self.access_lines())
+            if now == count:
+                break
+            count = now
+        return count
+
+    def phone_requests_since(self, mark: int) -> list[str]:
+        """What the phone's pages and service worker asked for since `mark`, leaving out the
+        browser's own service-worker update check (see BROWSER_SW_UPDATE_CHECK)."""
+        return [line for line in self.requests_since(mark)
+                if not any(part in line for part in BROWSER_SW_UPDATE_CHECK)]
 
 
 class Database:

@@ -20,7 +20,7 @@ def test_report_made_offline_waits_on_the_phone_and_reaches_the_supervisor(new_p
     screenshot(page, "01-incident-form-whole-page", full_page=True)
 
     context.set_offline(True)
-    mark = len(live_server.access_lines())
+    mark = live_server.quiet_mark()
     page.goto("/incidents/new")                      # from the phone's kept copy
     expect(page.locator("h1")).to_have_text("Report an incident")
     description = "Offline: a man kicked the mobile library door and shouted at the driver."
@@ -56,7 +56,8 @@ def test_report_made_offline_waits_on_the_phone_and_reaches_the_supervisor(new_p
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d", waiting["recorded_at"])
     assert waiting["data"]["police_informed"] is True and waiting["data"]["kinds"] == ["aggressive", "damage"]
     assert database.incidents(description) == []
-    assert live_server.requests_since(mark) == [], "the phone reached the server while offline"
+    seen = live_server.phone_requests_since(mark)
+    assert seen == [], "the phone reached the server while offline:\n" + "\n".join(seen)
 
     context.set_offline(False)                        # signal returns: the 'online' event sends it
     expect(status).to_have_attribute("data-state", "empty", timeout=20000)
