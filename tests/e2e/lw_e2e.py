@@ -51,6 +51,19 @@ def go_offline(context, page, live_server) -> int:
     return mark
 
 
+# Chromium checks for a new service worker when a page in its scope is opened, and that check
+# (the script and its importScripts) is the browser's own: context.set_offline does not stop it
+# (seen with Playwright 1.65 / Chromium 156 on a navigation between two kept pages). Nothing the
+# app sends is in it, so it is the only thing the offline checks below let through.
+BROWSER_SW_UPDATE_CHECK = ('"GET /sw.js ', '"GET /static/js/outbox.js?v=', '"GET /static/js/sync.js?v=')
+
+
+def app_requests_since(live_server, mark: int) -> list[str]:
+    """What the phone's pages and service worker asked the server since `mark` (see above)."""
+    return [line for line in live_server.requests_since(mark)
+            if not any(part in line for part in BROWSER_SW_UPDATE_CHECK)]
+
+
 def submit(page, selector: str) -> dict:
     """Click a submit button of an outbox form; answer the 'outbox:saved' detail (record, sent)."""
     page.evaluate("""() => { window.__saved = new Promise(resolve => document.addEventListener(
@@ -164,3 +177,29 @@ def poll(fn, timeout: float = 15, interval: float = 0.2):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s")
         time.sleep(interval)
+
+
+class Inbox:
+    """What a real SMTP server (aiosmtpd on 127.0.0.1) received."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes, policy
+        self.messages.append({"to": list(envelope.rcpt_tos),
+                              "message": message_from_bytes(envelope.content, policy=policy.default)})
+        return "250 Message accepted for delivery"
+
+
+def run_sweep(live_server, shift_minutes: float, **env: str):
+    """`flask escalate` once, in its own process, on the live server's database and environment,
+    with the server's clock `shift_minutes` later (see moved_clock_app.py)."""
+    import subprocess
+    from e2e_helpers import ROOT, VENV_BIN
+    environment = live_server._environment({"SAFER_E2E_CLOCK_SHIFT_MINUTES": str(shift_minutes),
+                                            "PYTHONPATH": str(ROOT / "tests" / "e2e"), **env})
+    result = subprocess.run([str(VENV_BIN / "flask"), "--app", "moved_clock_app", "escalate"], cwd=ROOT,
+                            env=environment, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout

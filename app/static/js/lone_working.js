@@ -575,8 +575,12 @@
 
   /* ---------- the alarm: press and hold, then what still works with no signal ---------- */
 
+  /* Encoded as the server encodes it (Python's quote): the same link whoever built it. */
   function smsHref(to, text) {
-    return 'sms:' + to + '?body=' + encodeURIComponent(text);
+    var body = encodeURIComponent(text).replace(/[!'()*]/g, function (c) {
+      return '%' + c.charCodeAt(0).toString(16).toUpperCase();
+    }).replace(/%2F/g, '/');
+    return 'sms:' + to + '?body=' + body;
   }
 
   function updateSmsLink() {
@@ -632,16 +636,10 @@
     var form = button.form;
     var holdMs = parseInt(button.dataset.holdToConfirmMs, 10) || HOLD_MS_DEFAULT;
     var seconds = Math.round(holdMs / 1000);
-    var label = document.createElement('span');
-    label.className = 'lw-hold-label';
-    var fill = document.createElement('span');
-    fill.className = 'lw-hold-fill';
-    fill.setAttribute('aria-hidden', 'true');
+    // The fill is the button's own background (--hold, 0 to 1), and the words its own text:
+    // app.js swaps a busy button's text ("Saving…") and back, so no child element is relied on.
     var idleText = 'Hold to send alarm (' + seconds + ' s)';
-    label.textContent = idleText;
-    button.textContent = '';
-    button.appendChild(fill);
-    button.appendChild(label);
+    setText(button, idleText);
     button.classList.add('lw-hold');
     button.setAttribute('aria-describedby', 'lw-hold-status');
     var status = $('lw-hold-status');
@@ -658,7 +656,7 @@
       button.style.setProperty('--hold', String(progress));
       var left = Math.max(0, Math.ceil((holdMs - elapsed) / 1000));
       var text = left > 0 ? 'Keep holding\u2026 ' + left : 'Sending alarm\u2026';
-      setText(label, text);
+      setText(button, text);
       if (status) { setText(status, left > 0 ? 'Keep holding: the alarm sends in ' + left + ' s. Let go to cancel.' : 'Sending the alarm.'); }
       if (progress >= 1) { complete(); return; }
       frame = requestAnimationFrame(paint);
@@ -682,9 +680,11 @@
       cancelAnimationFrame(frame);
       button.style.setProperty('--hold', '0');
       delete button.dataset.holding;
-      label.textContent = idleText;
-      if (status) { status.textContent = 'Let go too soon: the alarm was NOT sent. Press and hold for ' + seconds + ' seconds.'; }
-      status && (status.dataset.state = 'cancelled');
+      setText(button, idleText);
+      if (status) {
+        status.textContent = 'Let go too soon: the alarm was NOT sent. Press and hold for ' + seconds + ' seconds.';
+        status.dataset.state = 'cancelled';
+      }
     }
 
     function complete() {
@@ -723,8 +723,10 @@
     form.addEventListener('outbox:saved', function () {
       done = false;
       button.style.setProperty('--hold', '0');
-      label.textContent = 'Hold to send another alarm (' + seconds + ' s)';
+      idleText = 'Hold to send another alarm (' + seconds + ' s)';
       if (status) { status.dataset.state = 'done'; status.textContent = 'Press and hold again to send another alarm.'; }
+      // After app.js has put back the text it had while saving (its finally runs after this event).
+      setTimeout(function () { setText(button, idleText); }, 0);
     });
   }
 
