@@ -156,3 +156,25 @@ self.addEventListener('message', (event) => {
     event.waitUntil(drainAndTell().then(reply, (error) => reply({ state: 'error', message: String(error) })));
   }
 });
+
+/* A lone-working reminder tapped (lone_working.js shows them): bring the app forward on the
+ * page the reminder is about, opening it if no window is left. */
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const target = new URL((event.notification.data && event.notification.data.url) || '/lone-working/', self.location.origin);
+  if (target.origin !== self.location.origin) {
+    return;
+  }
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    const same = windows.find((client) => new URL(client.url).pathname === target.pathname);
+    if (same) {
+      return same.focus();
+    }
+    if (windows.length && 'navigate' in windows[0]) {
+      const client = await windows[0].focus();
+      return client.navigate(target.href);
+    }
+    return self.clients.openWindow(target.href);
+  })());
+});
