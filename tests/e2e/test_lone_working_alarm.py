@@ -80,8 +80,7 @@ def test_alarm_raised_offline_offers_calls_and_text_waits_first_in_line_and_reac
     assert [(r["type"], r["priority"]) for r in waiting] == [("alarm_raised", 0), ("check_in", 1)]   # it sends first
 
     # What still works with no signal, big and at the top.
-    state = page.locator("#lw-alarm-state")
-    assert state.is_visible() and state.get_attribute("data-state") == "waiting"
+    state = page.wait_for_selector('#lw-alarm-state[data-state="waiting"]')
     assert "Alarm saved on this phone" in state.inner_text()
     assert page.get_attribute("#call-999", "href") == "tel:999"
     assert page.get_attribute('a[data-contact-role^="Duty manager"]', "href") == f"tel:{DUTY_PHONE}"
@@ -150,3 +149,16 @@ def test_the_board_shows_a_new_alarm_without_a_reload_and_keeps_what_the_supervi
     board.keyboard.type("ne")
     assert board.input_value("#past-q") == "Mill Lane"
     assert board_row(board, "Will Walker").get_attribute("data-urgency") == "alarm"
+
+
+def test_without_javascript_the_alarm_button_still_posts_and_raises_the_alarm(new_phone, rows):
+    """No script (an old phone, a failed load): one tap posts the form, online, as before."""
+    page = new_phone(java_script_enabled=False).new_page()
+    sign_in(page, WORKER2)
+    before = len([a for a in rows.alerts(kind="alarm") if a["worker"] == WORKER2])
+    page.goto("/lone-working/alarm")
+    assert page.inner_text("#lw-alarm-button") == "Send alarm"
+    page.click("#lw-alarm-button")
+    assert page.locator("#alarm-sent").is_visible()
+    assert page.get_attribute("#call-999", "href") == "tel:999"
+    assert len([a for a in rows.alerts(kind="alarm") if a["worker"] == WORKER2]) == before + 1

@@ -37,7 +37,8 @@ def test_check_in_made_offline_waits_on_the_phone_survives_a_reload_and_reaches_
     started = start_session(page, "12 Elm Road", interval="5")
     assert started["sent"] is True
     session_id = started["id"]
-    assert page.locator("#lw-status").is_visible() and not page.locator("#lw-start").is_visible()
+    page.wait_for_selector("#lw-status", state="visible")
+    assert not page.locator("#lw-start").is_visible()
     assert page.inner_text("#lw-status-title") == "Lone working: Central Library \u00b7 12 Elm Road"
     assert re.match(r"Next check-in due in 4 min \d\d s, at \d\d:\d\d$", page.inner_text("#lw-next-due"))
     stored = poll(lambda: rows.session(session_id))

@@ -520,8 +520,15 @@
   function afterSaved(event) {
     var record = event.detail && event.detail.record;
     if (!record || !/^(session_started|check_in|session_extended|session_finished|alarm_raised)$/.test(record.type)) { return; }
-    outboxRecord(record.id).then(function (stillHere) {
-      if (stillHere && stillHere.status === 'rejected') {
+    var sent = !!event.detail.sent;
+    // app.js has already said the outcome in #submit-result: read it now, so the screen changes
+    // in the same moment as the words (the outbox is asked only where there is no such box).
+    var box = $('submit-result');
+    var known = sent || (box && box.dataset.outcome)
+      ? Promise.resolve(sent ? 'sent' : box.dataset.outcome)
+      : outboxRecord(record.id).then(function (here) { return here ? (here.status === 'rejected' ? 'rejected' : 'saved') : 'sent'; });
+    known.then(function (outcome) {
+      if (outcome === 'rejected') {
         // Refused at once (a wrong PIN, a missing answer): nothing changes; app.js shows why.
         if (state.session && record.type !== 'session_started') { render(); }
         return;
@@ -558,7 +565,7 @@
       }
       save();
       render();
-      if (record.type === 'alarm_raised') { showAlarmOutcome(record, !stillHere); }
+      if (record.type === 'alarm_raised') { showAlarmOutcome(record, outcome === 'sent'); }
     });
   }
 
