@@ -28,6 +28,8 @@ def app(tmp_path_factory):
         "SQLALCHEMY_DATABASE_URI": _database_url(tmp_path_factory),
         "WTF_CSRF_ENABLED": True,
         "RATELIMIT_ENABLED": False,
+        # Still scrypt, at a cost that keeps the suite quick (every test makes the demo accounts).
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
         "SERVER_NAME": "localhost",
     })
     # The app context is popped again before the test: a pushed context would be shared by

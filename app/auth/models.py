@@ -3,6 +3,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask import current_app
 from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -12,8 +13,15 @@ from app.extensions import db
 from app.org.models import LibraryService, Team, team_supervisors
 
 ROLES = ("staff", "supervisor", "admin")
-# scrypt: a slow, memory-hard hash (werkzeug's default, named here so it never silently changes).
-PASSWORD_METHOD = "scrypt"
+
+
+def password_method() -> str:
+    """The password (and PIN) hash: scrypt, slow and memory-hard, named so it never silently changes.
+
+    Tests set a cheaper scrypt cost (PASSWORD_HASH_METHOD="scrypt:1024:8:1"); production keeps
+    werkzeug's default cost.
+    """
+    return current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
 
 
 class User(UserMixin, db.Model):
@@ -36,7 +44,7 @@ class User(UserMixin, db.Model):
         secondary=team_supervisors, back_populates="supervisors")
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+        self.password_hash = generate_password_hash(password, method=password_method())
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

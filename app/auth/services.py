@@ -4,7 +4,7 @@ import logging
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash
 
-from app.auth.models import ROLES, User
+from app.auth.models import ROLES, User, password_method
 from app.extensions import db
 from app.org.models import Team
 
@@ -24,7 +24,7 @@ def authenticate(email: str, password: str) -> User | None:
     if user is None:
         if _DUMMY_HASH is None:
             from werkzeug.security import generate_password_hash
-            _DUMMY_HASH = generate_password_hash("not-a-password", method="scrypt")
+            _DUMMY_HASH = generate_password_hash("not-a-password", method=password_method())
         check_password_hash(_DUMMY_HASH, password)
         return None
     if not user.check_password(password) or not user.active:

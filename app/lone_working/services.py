@@ -16,7 +16,7 @@ from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import clock
-from app.auth.models import PASSWORD_METHOD
+from app.auth.models import password_method
 from app.extensions import db
 from app.lone_working import rules
 from app.lone_working.escalation import insert_ignore, raise_alert
@@ -274,8 +274,8 @@ def set_worker_pins(user, finish_pin: str, duress_pin: str) -> None:
     if finish_pin == duress_pin:
         raise ValueError("The duress PIN must be different from the finish PIN.")
     pins = db.session.get(WorkerPins, user.id) or WorkerPins(user_id=user.id)
-    pins.finish_pin_hash = generate_password_hash(finish_pin, method=PASSWORD_METHOD)
-    pins.duress_pin_hash = generate_password_hash(duress_pin, method=PASSWORD_METHOD)
+    pins.finish_pin_hash = generate_password_hash(finish_pin, method=password_method())
+    pins.duress_pin_hash = generate_password_hash(duress_pin, method=password_method())
     pins.updated_at = clock.utcnow()
     db.session.add(pins)
     db.session.commit()

@@ -1,4 +1,5 @@
 """Ingesting phone-made records: idempotent, order-free, and honest about both clocks."""
+import functools
 import hashlib
 import json
 import logging
@@ -140,7 +141,7 @@ def _validate(raw) -> _Prepared | dict:
     if unstorable:
         return unstorable
     try:
-        data = schema_class().load(envelope["data"])
+        data = _schema_instance(schema_class).load(envelope["data"])
     except ValidationError as error:
         return error.messages
     digest = content_hash(record_type.name, envelope["schema_version"], data)
@@ -167,6 +168,12 @@ def _has_unstorable_text(value) -> bool:
         elif isinstance(item, list):
             stack.extend(item)
     return False
+
+
+@functools.cache
+def _schema_instance(schema_class):
+    """One instance per schema class: building a marshmallow schema costs more than loading with it."""
+    return schema_class()
 
 
 def _existing_receipts(ids: list[uuid.UUID]) -> dict:
