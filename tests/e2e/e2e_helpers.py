@@ -108,7 +108,7 @@ print("MISSING:" + " ".join(t.name for t in missing))
         self.process = subprocess.Popen(command, cwd=ROOT, env=self._environment(env), stdout=log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60   # a loaded CI machine starts slowly
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the live server exited:\n{self.server_log.read_text()[-4000:]}")
