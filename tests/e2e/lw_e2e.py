@@ -43,25 +43,12 @@ def open_lone_working_online(page) -> None:
 def go_offline(context, page, live_server) -> int:
     """Cut the phone off and prove it (pitfall 15): the page and its service worker reach nothing.
 
-    Returns the access-log mark to check later that the server saw nothing meanwhile."""
+    Returns the access-log mark for live_server.phone_requests_since (the server saw nothing)."""
     context.set_offline(True)
-    mark = len(live_server.access_lines())
+    mark = live_server.quiet_mark()
     assert page.evaluate(FETCH_PING).startswith("failed"), "the page still reaches the server"
     assert service_worker(context).evaluate(FETCH_PING).startswith("failed"), "the service worker still reaches the server"
     return mark
-
-
-# Chromium checks for a new service worker when a page in its scope is opened, and that check
-# (the script and its importScripts) is the browser's own: context.set_offline does not stop it
-# (seen with Playwright 1.65 / Chromium 156 on a navigation between two kept pages). Nothing the
-# app sends is in it, so it is the only thing the offline checks below let through.
-BROWSER_SW_UPDATE_CHECK = ('"GET /sw.js ', '"GET /static/js/outbox.js?v=', '"GET /static/js/sync.js?v=')
-
-
-def app_requests_since(live_server, mark: int) -> list[str]:
-    """What the phone's pages and service worker asked the server since `mark` (see above)."""
-    return [line for line in live_server.requests_since(mark)
-            if not any(part in line for part in BROWSER_SW_UPDATE_CHECK)]
 
 
 def submit(page, selector: str) -> dict:

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 
 from e2e_helpers import SUPERVISOR, WORKER, WORKER2, outbox, screenshot, sign_in, wait_until
-from lw_e2e import (HERE, LoneWorkingRows, app_requests_since, arm_saved, board_row, go_offline,
+from lw_e2e import (HERE, LoneWorkingRows, arm_saved, board_row, go_offline,
                     open_lone_working_online, poll, start_session, submit, wait_for_saved, wait_outbox_empty,
                     worker_phone)
 
@@ -93,7 +93,7 @@ def test_alarm_raised_offline_offers_calls_and_text_waits_first_in_line_and_reac
     # The hold button is ready for another alarm (and says so), not stuck on "Sending".
     wait_until(page, "() => document.querySelector('#lw-alarm-button').textContent.startsWith('Hold to send another')")
     screenshot(page, "lw-04-alarm-offline")
-    assert app_requests_since(live_server, mark) == [], "the server saw the phone while it was offline"
+    assert live_server.phone_requests_since(mark) == [], "the server saw the phone while it was offline"
     assert rows.alerts(kind="alarm") == []
 
     # Signal: the alarm leaves the phone and the screen says it was sent.

@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from e2e_helpers import SUPERVISOR, WORKER, WORKER2, PASSWORD, screenshot, sign_in, user_id_of
-from lw_e2e import (HERE, LoneWorkingRows, app_requests_since, arm_saved, board_row, go_offline,
+from lw_e2e import (HERE, LoneWorkingRows, arm_saved, board_row, go_offline,
                     open_lone_working_online, poll, start_session, submit, wait_for_saved, wait_outbox_empty,
                     worker_phone)
 
@@ -76,7 +76,7 @@ def test_check_in_made_offline_waits_on_the_phone_survives_a_reload_and_reaches_
     assert page.input_value("#lw-check-in-form input[name=session_id]") == session_id
     assert page.input_value("#lw-check-in-form input[name=sequence]") == "2"
     assert page.input_value("#lw-finish-form input[name=session_id]") == session_id
-    assert app_requests_since(live_server, mark) == [], "the server saw the phone while it was offline"
+    assert live_server.phone_requests_since(mark) == [], "the server saw the phone while it was offline"
     assert rows.session(session_id)["last_check_in_at"] is None
 
     # Signal again: the check-in leaves the phone, the screen says so, the server has it once.
