@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from app.clock import utcnow
 from app.extensions import db
+from app.form_errors import attach_service_errors
 from app.incidents.forms import IncidentForm, as_choices
 from app.incidents.services import list_incidents, open_incident, record_incident
 from app.incidents.vocabulary import KINDS
@@ -48,26 +49,9 @@ def new_incident():
         if result["status"] in ("created", "duplicate"):
             flash("Sent. Your report has reached the server.", "sent")
             return redirect(url_for("incidents.show_incident", incident_id=record_id))
-        _attach_errors(form, result["errors"])
+        attach_service_errors(form, result["errors"])
     return render_template("incidents/new.html", form=form), (400 if form.errors else 200)
 
-
-def _attach_errors(form: IncidentForm, errors: dict) -> None:
-    for name, messages in errors.items():
-        field = form._fields.get(name)
-        flat = _flatten(messages)
-        if field is not None:
-            field.errors = list(field.errors or []) + flat
-        else:
-            form.form_errors.extend(flat)
-
-
-def _flatten(messages) -> list[str]:
-    if isinstance(messages, dict):
-        return [m for value in messages.values() for m in _flatten(value)]
-    if isinstance(messages, list):
-        return [m for value in messages for m in _flatten(value)]
-    return [str(messages)]
 
 
 @bp.route("/")

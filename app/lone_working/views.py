@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 
 from app import clock
 from app.extensions import db
+from app.form_errors import attach_service_errors
 from app.lone_working import rules
 from app.lone_working.forms import (INTERVAL_CHOICES, AlarmForm, CheckInForm, ExtendForm, FinishForm, PinsForm,
                                     StartSessionForm, interval_label)
@@ -82,26 +83,9 @@ def _post_event(form, kind: str, sent_message: str, on_error):
     if result["status"] in ("created", "duplicate"):
         flash(sent_message, "sent")
         return redirect(url_for("lone_working.index"))
-    _attach_errors(form, result.get("errors", {}))
+    attach_service_errors(form, result.get("errors", {}))
     return on_error(form)
 
-
-def _attach_errors(form, errors: dict) -> None:
-    for name, messages in errors.items():
-        flat = _flatten(messages)
-        target = form._fields.get(name)
-        if target is not None:
-            target.errors = list(target.errors or []) + flat
-        else:
-            form.form_errors.extend(flat)
-
-
-def _flatten(messages) -> list[str]:
-    if isinstance(messages, dict):
-        return [m for value in messages.values() for m in _flatten(value)]
-    if isinstance(messages, list):
-        return [m for value in messages for m in _flatten(value)]
-    return [str(messages)]
 
 
 @bp.post("/start")
@@ -153,7 +137,7 @@ def alarm():
             result = record_event(current_user, "alarm_raised", form.record_uuid(), form.event_data(), via="form")
             sent = result["status"] in ("created", "duplicate")
             if not sent:
-                _attach_errors(form, result.get("errors", {}))
+                attach_service_errors(form, result.get("errors", {}))
         if sent:
             form = AlarmForm(formdata=None, session_id=str(session.id) if session else "",
                              sequence=_sequence_after(current_session(current_user)))
