@@ -67,10 +67,9 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from app.auth.cli import register_auth_commands
-
-    register_auth_commands(app)
     from app.lone_working.cli import register_lone_working_commands
 
+    register_auth_commands(app)
     register_lone_working_commands(app)
 
 
