@@ -91,7 +91,17 @@ def test_new_version_accepts_queued_old_format_records_and_never_shows_the_old_c
     context.route("**/api/v1/**", lambda route: route.abort("connectionreset"))
     context.set_offline(False)
     page.goto("/incidents/new")                # a navigation makes the browser check /sw.js
-    wait_until(page, f"() => ({SHELL_VERSIONS})().then(v => v.length === 1 && v[0] !== '{old_version}')", timeout=30)
+    new_version_active = f"() => ({SHELL_VERSIONS})().then(v => v.length === 1 && v[0] !== '{old_version}')"
+    try:
+        wait_until(page, new_version_active, timeout=20)
+    except AssertionError:
+        # Chromium activates a waiting worker (even one that called skipWaiting) only once the
+        # old worker has no event in flight; now and then one lingers. A worker who closes and
+        # reopens the app gets the new version then, and so must this phone.
+        page.close()
+        page = context.new_page()
+        page.goto("/incidents/new")
+        wait_until(page, new_version_active, timeout=40)
     [new_version] = page.evaluate(SHELL_VERSIONS)
     assert not any(old_version in name for name in page.evaluate("caches.keys()"))
     assert outbox(page)[0]["id"] == result["id"]
