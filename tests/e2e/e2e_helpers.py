@@ -319,3 +319,13 @@ def user_id_of(page) -> str:
 
 def drain(page) -> dict:
     return page.evaluate("SaferSync.drain({ userId: document.body.dataset.userId })")
+
+
+def queue_report_offline(context, page, description: str) -> dict:
+    """Cut the phone's signal, open the kept form, submit a report: it must be saved on the phone."""
+    context.set_offline(True)
+    page.goto("/incidents/new")
+    fill_incident(page, description)
+    result = submit_incident(page)
+    assert result["outcome"] == "saved"
+    return result

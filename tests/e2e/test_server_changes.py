@@ -11,22 +11,12 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from e2e_helpers import (WORKER, fill_incident, kept_pages, open_form_online, outbox, sign_in, submit_incident,
-                         wait_until)
+from e2e_helpers import (queue_report_offline, WORKER, kept_pages, open_form_online, outbox, sign_in, wait_until)
 
 pytestmark = pytest.mark.e2e
 
 SHELL_VERSIONS = """() => caches.keys().then(names => names.filter(n => n.startsWith('safer-shell-'))
     .map(n => n.slice('safer-shell-'.length)))"""
-
-
-def _queue_offline(context, page, description: str) -> dict:
-    context.set_offline(True)
-    page.goto("/incidents/new")
-    fill_incident(page, description)
-    result = submit_incident(page)
-    assert result["outcome"] == "saved"
-    return result
 
 
 @pytest.fixture
@@ -43,7 +33,7 @@ def test_token_is_fetched_when_sending_so_an_expired_page_token_does_not_block_t
     sign_in(page)
     open_form_online(page)
     description = "Pitfall 3: sent long after the form's token expired."
-    result = _queue_offline(context, page, description)
+    result = queue_report_offline(context, page, description)
     page_token = page.input_value("#incident-form input[name=csrf_token]")
 
     restore_server.restart(WTF_CSRF_TIME_LIMIT="2")
@@ -83,7 +73,7 @@ def test_new_version_accepts_queued_old_format_records_and_never_shows_the_old_c
     open_form_online(page)
     [old_version] = page.evaluate(SHELL_VERSIONS)
     description = "Pitfall 11: made by the old version of the app."
-    result = _queue_offline(context, page, description)
+    result = queue_report_offline(context, page, description)
     assert result["record"]["schema_version"] == 1
 
     restore_server.restart(ASSET_VERSION=f"e2e-deploy-{uuid.uuid4().hex[:6]}")

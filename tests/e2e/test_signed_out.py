@@ -6,21 +6,12 @@ sign-in check) and 12 (a shared phone) of OFFLINE-PITFALLS.md.
 import pytest
 from playwright.sync_api import expect
 
-from e2e_helpers import (KEPT_PAGES, PASSWORD, WORKER, WORKER2, fill_incident, kept_pages, open_form_online, outbox,
-                         screenshot, sign_in, submit_incident, user_id_of, wait_until)
+from e2e_helpers import (queue_report_offline, KEPT_PAGES, PASSWORD, WORKER, WORKER2, kept_pages, open_form_online, outbox,
+                         screenshot, sign_in, user_id_of, wait_until)
 
 pytestmark = pytest.mark.e2e
 
 DRAIN = "SaferSync.drain({ userId: document.body.dataset.userId })"
-
-
-def _queue_offline(context, page, description: str) -> dict:
-    context.set_offline(True)
-    page.goto("/incidents/new")
-    fill_incident(page, description)
-    result = submit_incident(page)
-    assert result["outcome"] == "saved"
-    return result
 
 
 def _signed_in_phone(new_phone, email=WORKER):
@@ -35,7 +26,7 @@ def test_session_expiring_while_reports_wait_loses_nothing_and_they_send_as_the_
     """Scenario c."""
     context, page = _signed_in_phone(new_phone)
     description = "Scenario c: a man blocked the van door at the stop."
-    result = _queue_offline(context, page, description)
+    result = queue_report_offline(context, page, description)
 
     context.clear_cookies()                    # the session ends while the phone has no signal
     context.set_offline(False)
@@ -66,7 +57,7 @@ def test_signed_out_api_answers_401_json_never_a_redirect_to_a_sign_in_page(new_
     """Pitfall 2: neither the server's answer nor a redirect (as a proxy might send) is taken for success."""
     context, page = _signed_in_phone(new_phone)
     description = "Pitfall 2: a reader swore at staff at the counter."
-    result = _queue_offline(context, page, description)
+    result = queue_report_offline(context, page, description)
 
     # A redirect to the sign-in page (which a fetch following it would see as a 200 page).
     context.route("**/api/v1/sync", lambda route: route.fulfill(status=302, headers={"Location": "/auth/sign-in"}))
@@ -108,7 +99,7 @@ def test_expired_session_is_told_to_sign_in_before_any_csrf_check(new_phone, dat
     context, page = _signed_in_phone(new_phone)
     token = page.evaluate("fetch('/api/v1/session').then(r => r.json()).then(s => s.csrf_token)")
     description = "Pitfall 4: threats made outside the branch."
-    result = _queue_offline(context, page, description)
+    result = queue_report_offline(context, page, description)
     context.clear_cookies()
     context.set_offline(False)
 
@@ -135,7 +126,7 @@ def test_shared_phone_never_sends_one_workers_records_as_another_and_forgets_the
     context, page = _signed_in_phone(new_phone, WORKER)
     worker_a = user_id_of(page)
     description = "Pitfall 12: Wendy's report, made on the shared phone."
-    result = _queue_offline(context, page, description)
+    result = queue_report_offline(context, page, description)
     assert sorted(kept_pages(page)) == sorted(KEPT_PAGES)
 
     # Signal for pages, but sending fails (A's record must still be waiting when A signs out).

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from e2e_helpers import (fill_incident, open_form_online, outbox, screenshot, sign_in, submit_incident,
+from e2e_helpers import (queue_report_offline, fill_incident, open_form_online, outbox, sign_in, submit_incident,
                          user_id_of, wait_until, WORKER)
 
 pytestmark = pytest.mark.e2e
@@ -36,20 +36,11 @@ def _answer_with(answer: dict):
     return handler
 
 
-def _queue_offline(context, page, description: str) -> dict:
-    context.set_offline(True)
-    page.goto("/incidents/new")
-    fill_incident(page, description)
-    result = submit_incident(page)
-    assert result["outcome"] == "saved"
-    return result
-
-
 def test_server_errors_keep_the_record_until_the_server_stores_it_once(new_phone, database):
     """Pitfall 1: a 500, then a 400, delete nothing; after recovery exactly one row exists."""
     context, page = _signed_in_phone(new_phone)
     description = "Pitfall 1: shouting in the children's area."
-    result = _queue_offline(context, page, description)
+    result = queue_report_offline(context, page, description)
 
     answers = []
 
@@ -201,7 +192,7 @@ def test_a_captive_portal_or_fallback_page_is_not_taken_for_signal(new_phone, li
     offline_page = page.evaluate("caches.match('/offline').then(response => response.text())")
     assert "No signal" in offline_page
     description = "Pitfall 9: someone shouted in the toilets."
-    result = _queue_offline(context, page, description)
+    result = queue_report_offline(context, page, description)
 
     portals = [
         {"status": 200, "content_type": "text/html", "body": offline_page},
