@@ -11,6 +11,11 @@ from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, valida
 from app.lone_working.models import PLACE_KINDS
 from app.lone_working.rules import MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES
 
+# The years a planned end may name (the sync envelope's own times are held to the same window).
+PLAUSIBLE_YEARS = (1970, 2100)
+# Ids are 32-bit integers in the database: a larger number can name no row and would overflow.
+MAX_ID = 2**31 - 1
+
 
 class TrimmedString(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
@@ -31,7 +36,10 @@ class PlannedEnd(fields.String):
             if len(text) <= 8 and ":" in text and "T" not in text:
                 time.fromisoformat(text)
             else:
-                datetime.fromisoformat(text)
+                moment = datetime.fromisoformat(text)
+                # Years near 1 or 9999 overflow when turned into UTC or moved by an offset.
+                if not PLAUSIBLE_YEARS[0] <= moment.year < PLAUSIBLE_YEARS[1]:
+                    raise ValidationError("Give a planned end between 1970 and 2100; check the phone's clock.")
         except ValueError as error:
             raise ValidationError("Give the planned end as a time (HH:MM) or a date and time.") from error
         return text
@@ -107,7 +115,9 @@ class SessionStartedV1(EventData):
 
     place_kind = fields.String(required=True, validate=validate.OneOf(list(PLACE_KINDS), error="Choose the kind of place."),
                                error_messages={"required": "Choose the kind of place."})
-    branch_id = fields.Integer(load_default=None, allow_none=True, error_messages={"invalid": "Choose a branch from the list."})
+    branch_id = fields.Integer(load_default=None, allow_none=True,
+                               validate=validate.Range(min=1, max=MAX_ID, error="Choose a branch from the list."),
+                               error_messages={"invalid": "Choose a branch from the list."})
     place = TrimmedString(load_default="", validate=validate.Length(max=300))
     planned_end_at = PlannedEnd(load_default=None, allow_none=True)
     duration_minutes = fields.Integer(load_default=None, allow_none=True,
