@@ -39,7 +39,8 @@ def escalate_command(every):
         started = time.monotonic()
         try:
             report = run_sweep()
-            if report.raised or report.escalated or report.mail.sent or report.mail.failed:
+            mail = report.mail
+            if report.raised or report.escalated or mail.sent or mail.failed or mail.undeliverable or mail.unconfigured:
                 click.echo(_summary(report))
         except Exception:  # noqa: BLE001 - one failed pass must never stop the loop
             log.exception("escalation sweep failed; trying again in %s s", every)
@@ -49,9 +50,16 @@ def escalate_command(every):
 
 
 def _summary(report) -> str:
+    """One line that says what really happened to each email this pass."""
     mail = report.mail
-    text = (f"sweep: {report.raised} overdue alerts raised, {report.escalated} escalations, "
-            f"{mail.sent} emails sent, {mail.failed} failed")
+    text = f"sweep: {report.raised} overdue alerts raised, {report.escalated} escalations, {mail.sent} emails sent"
+    if mail.failed:
+        text += f", {mail.failed} failed and will be retried (last error: {mail.errors[-1]})"
+    else:
+        text += ", 0 failed"
+    if mail.undeliverable:
+        reasons = "; ".join(dict.fromkeys(mail.reasons))
+        text += f", {mail.undeliverable} NOT sent and never will be ({reasons})"
     if mail.unconfigured:
-        text += f", {mail.unconfigured} NOT sent ({NOT_CONFIGURED})"
+        text += f", {mail.unconfigured} NOT sent ({NOT_CONFIGURED}; they go out once it is, if still open)"
     return text

@@ -186,13 +186,24 @@ def escalate_due_alerts(now: datetime) -> int:
 @dataclass
 class SendReport:
     sent: int = 0
-    failed: int = 0
+    failed: int = 0  # failed this time, will be retried with backoff
+    undeliverable: int = 0  # failed for a reason retrying cannot fix: never retried
     unconfigured: int = 0
     errors: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)  # why each undeliverable email was not sent
+
+
+# Waiting to be sent: never tried, retrying after a failure, or left unsent while mail was not
+# configured (sent once it is, if the alert is still open).
+DUE_STATUSES = ("pending", "failed", "unconfigured")
 
 
 def send_due_notifications(now: datetime, send=None) -> SendReport:
-    """Send each due email once, recording its real outcome; failures are retried with backoff."""
+    """Send each due email once, recording its real outcome.
+
+    A failure retrying could fix (the server down, a timeout, a 4xx) is retried with backoff;
+    one it cannot (`notify.permanent_reason`) is recorded "undeliverable" at once, never retried.
+    """
     report = SendReport()
     config = current_app.config
     table = Notification.__table__
@@ -206,37 +217,53 @@ def send_due_notifications(now: datetime, send=None) -> SendReport:
                         notify.NOT_CONFIGURED, report.unconfigured)
         return report
     send = send or notify.send_email
-    due = sa.or_(sa.and_(table.c.status.in_(("pending", "failed")), table.c.next_attempt_at <= now),
+    alerts = Alert.__table__
+    open_alert = sa.select(alerts.c.id).where(alerts.c.id == table.c.alert_id, alerts.c.resolved_at.is_(None)).exists()
+    due = sa.or_(sa.and_(table.c.status.in_(DUE_STATUSES), table.c.next_attempt_at <= now),
                  sa.and_(table.c.status == "sending", table.c.claimed_until < now))
     ids = db.session.scalars(
-        sa.select(table.c.id).join(Alert.__table__, Alert.__table__.c.id == table.c.alert_id)
-        .where(due, Alert.__table__.c.resolved_at.is_(None))
+        sa.select(table.c.id).join(alerts, alerts.c.id == table.c.alert_id)
+        .where(due, alerts.c.resolved_at.is_(None))
         .order_by(table.c.next_attempt_at).limit(BATCH)).all()
     db.session.commit()
     if not ids:
         return report
     # Claim them all in one compare-and-set; another sweep gets only what this one did not.
     claimed = db.session.scalars(
-        sa.update(table).where(table.c.id.in_(ids), due)
+        sa.update(table).where(table.c.id.in_(ids), due, open_alert)
         .values(status="sending", claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
                 attempts=table.c.attempts + 1).returning(table.c.id)).all()
     db.session.commit()
     for notification_id in sorted(claimed):
         notification = db.session.get(Notification, notification_id, populate_existing=True)
         alert = db.session.get(Alert, notification.alert_id)
-        subject, body = notify.compose_alert_email(alert, notification.level, notification.recipient_name, config)
         try:
-            send(config, notification.recipient_email, subject, body)
-        except Exception as error:  # noqa: BLE001 - any failure is recorded, and retried
-            message = f"{type(error).__name__}: {error}"[:500]
-            notification.status = "failed"
-            notification.last_error = message
+            try:
+                subject, body = notify.compose_alert_email(alert, notification.level, notification.recipient_name,
+                                                           config)
+            except ValueError as error:
+                raise notify.Undeliverable(f"the message could not be built: {type(error).__name__}: {error}") \
+                    from error
+            send(config, notification.recipient_email, subject, body, recipient_name=notification.recipient_name)
+        except Exception as error:  # noqa: BLE001 - any failure is recorded; retried unless it is for ever
+            reason = notify.permanent_reason(error)
             notification.claimed_until = None
-            notification.next_attempt_at = clock.utcnow() + retry_delay(notification.attempts)
-            report.failed += 1
-            report.errors.append(message)
-            log.error("alert %s email to %s failed (attempt %d): %s", alert.id, notification.recipient_email,
-                      notification.attempts, message)
+            if reason is not None:
+                notification.status = "undeliverable"
+                notification.last_error = reason[:500]
+                report.undeliverable += 1
+                report.reasons.append(notification.last_error)
+                log.error("alert %s email to %s NOT sent, and never will be: %s", alert.id,
+                          notification.recipient_email, notification.last_error)
+            else:
+                message = f"{type(error).__name__}: {error}"[:500]
+                notification.status = "failed"
+                notification.last_error = message
+                notification.next_attempt_at = clock.utcnow() + retry_delay(notification.attempts)
+                report.failed += 1
+                report.errors.append(message)
+                log.error("alert %s email to %s failed (attempt %d), will retry: %s", alert.id,
+                          notification.recipient_email, notification.attempts, message)
         else:
             notification.status = "sent"
             notification.sent_at = clock.utcnow()

@@ -288,8 +288,10 @@ class Notification(db.Model):
     level: so.Mapped[int] = so.mapped_column()
     recipient_email: so.Mapped[str] = so.mapped_column(sa.String(254))
     recipient_name: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
-    # pending | sending | sent | failed | unconfigured
-    status: so.Mapped[str] = so.mapped_column(sa.String(12), default="pending")
+    # pending (not tried yet) | sending (claimed by a sweep) | sent | failed (will be retried) |
+    # undeliverable (failed for a reason retrying cannot fix: never retried) |
+    # unconfigured (SMTP_HOST was not set: sent once it is, if the alert is still open)
+    status: so.Mapped[str] = so.mapped_column(sa.String(20), default="pending")
     attempts: so.Mapped[int] = so.mapped_column(default=0)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)

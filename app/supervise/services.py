@@ -4,6 +4,7 @@ Scope everywhere: a supervisor sees the sessions and alerts of the teams they su
 admin those of their library service, staff nothing.
 """
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -15,6 +16,7 @@ from app.extensions import db
 from app.lone_working import rules
 from app.lone_working.models import (OUTCOMES, Alert, AlertAction, AlertLevelFiring, LoneWorkingEvent,
                                      LoneWorkingSession, Notification)
+from app.lone_working.notify import mail_configured, message_of
 from app.lone_working.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,25 @@ PAST_DAYS = 30
 
 class ActionRefused(Exception):
     """A supervisor action that cannot be done (say, resolving an alert someone else resolved)."""
+
+
+class TextRefused(ActionRefused):
+    """Typed text that cannot be stored (a NUL, a lone surrogate): nothing was changed."""
+
+
+# PostgreSQL cannot store or compare NUL in text; a lone surrogate cannot be encoded at all.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_TEXT = ("This text holds a character that cannot be stored (a NUL or a broken character). "
+                   "Type it again, or paste it as plain text. Nothing was changed.")
+
+
+def storable(text: str | None) -> bool:
+    return not (text and _UNSTORABLE.search(text))
+
+
+def _check_text(*texts) -> None:
+    if not all(storable(text) for text in texts):
+        raise TextRefused(UNSTORABLE_TEXT)
 
 
 def can_supervise(user) -> bool:
@@ -79,6 +100,8 @@ class Board:
     active_total: int
     shown_sessions: int
     settings: object
+    # What the worker typed with each alarm ("Anything to add"), by alert id.
+    messages: dict = field(default_factory=dict)
 
 
 def load_board(user, now: datetime, limit: int = BOARD_LIMIT) -> Board:
@@ -113,7 +136,18 @@ def load_board(user, now: datetime, limit: int = BOARD_LIMIT) -> Board:
     ordered = sorted(rows.values(), key=lambda r: r.sort_key)
     alarms = [a for a in alerts if a.kind in ("alarm", "duress")]
     return Board(now=now, rows=ordered, alarms=alarms, active_total=active_total or 0,
-                 shown_sessions=len(sessions), settings=settings)
+                 shown_sessions=len(sessions), settings=settings, messages=alarm_messages(alerts))
+
+
+def alarm_messages(alerts) -> dict[int, str]:
+    """{alert id: what the worker typed with the alarm} for the alarm alerts that have a message."""
+    sources = {a.source_event_id: a.id for a in alerts if a.kind == "alarm" and a.source_event_id is not None}
+    if not sources:
+        return {}
+    rows = db.session.execute(sa.select(LoneWorkingEvent.id, LoneWorkingEvent.data)
+                              .where(LoneWorkingEvent.id.in_(list(sources)))).all()
+    messages = {sources[event_id]: message_of(data) for event_id, data in rows}
+    return {alert_id: message for alert_id, message in messages.items() if message}
 
 
 def _assess(row: BoardRow, now: datetime, settings) -> None:
@@ -150,6 +184,7 @@ def visible_session(user, session_id) -> LoneWorkingSession | None:
 
 def acknowledge_alert(user, alert_id: int, note: str, now: datetime) -> Alert:
     """"I've got this": stops escalation. Recorded with who and when; the alert stays open."""
+    _check_text(note)
     alert = visible_alert(user, alert_id)
     if alert is None:
         raise LookupError("no such alert in your scope")
@@ -167,6 +202,7 @@ def acknowledge_alert(user, alert_id: int, note: str, now: datetime) -> Alert:
 
 def resolve_alert(user, alert_id: int, outcome: str, note: str, now: datetime) -> Alert:
     """Close an alert with its outcome (genuine, false alarm, test) and a note. Only a person can."""
+    _check_text(note)
     if outcome not in OUTCOMES:
         raise ActionRefused("Choose what it turned out to be: genuine, false alarm or test.")
     if not note.strip():
@@ -191,6 +227,7 @@ def resolve_alert(user, alert_id: int, outcome: str, note: str, now: datetime) -
 
 
 def add_alert_note(user, alert_id: int, note: str, now: datetime) -> Alert:
+    _check_text(note)
     if not note.strip():
         raise ActionRefused("Write the note first.")
     alert = visible_alert(user, alert_id)
@@ -235,6 +272,7 @@ def session_timeline(session: LoneWorkingSession) -> dict:
                                 .order_by(LoneWorkingEvent.recorded_at, LoneWorkingEvent.sequence,
                                           LoneWorkingEvent.id)).all()
     alerts = db.session.scalars(sa.select(Alert).where(Alert.session_id == session.id).order_by(Alert.raised_at)).all()
+    messages = alarm_messages(alerts)
     entries: list[TimelineEntry] = []
     for event in events:
         title = EVENT_TITLES.get(event.kind, event.kind)
@@ -243,7 +281,7 @@ def session_timeline(session: LoneWorkingSession) -> dict:
         entries.append(TimelineEntry(at=event.received_at, kind=event.kind, title=title, event=event))
     for alert in alerts:
         entries.append(TimelineEntry(at=alert.raised_at, kind="alert", title=f"{alert.kind_label} alert raised",
-                                     alert=alert))
+                                     alert=alert, detail=messages.get(alert.id, "")))
         history = alert_history(alert.id)
         for firing in history["firings"]:
             entries.append(TimelineEntry(at=firing.fired_at, kind="firing", alert=alert,
@@ -264,23 +302,78 @@ def search_past_sessions(user, now: datetime, text: str = "", limit: int = 100) 
     query = (sa.select(LoneWorkingSession).join(User, User.id == LoneWorkingSession.worker_id)
              .where(session_scope(user), LoneWorkingSession.created_at >= now - timedelta(days=PAST_DAYS))
              .options(so.contains_eager(LoneWorkingSession.worker), so.joinedload(LoneWorkingSession.branch)))
-    text = text.strip()
-    if text:
-        pattern = f"%{text.lower()}%"
-        query = query.where(sa.or_(sa.func.lower(User.name).like(pattern),
-                                   sa.func.lower(LoneWorkingSession.place).like(pattern),
-                                   sa.func.lower(LoneWorkingSession.note).like(pattern)))
+    text = text.strip().lower()
+    if not storable(text):
+        raise TextRefused("The search text is not valid: it holds a character that cannot be searched for.")
+    if text:  # the words as typed: % and _ match themselves, not anything
+        query = query.where(sa.or_(sa.func.lower(User.name).contains(text, autoescape=True),
+                                   sa.func.lower(LoneWorkingSession.place).contains(text, autoescape=True),
+                                   sa.func.lower(LoneWorkingSession.note).contains(text, autoescape=True)))
     return list(db.session.scalars(query.order_by(LoneWorkingSession.created_at.desc()).limit(limit)))
 
 
 def mail_status(config) -> dict:
-    """For the board's banner: is mail configured, and how many alert emails are not sent."""
-    from app.lone_working.notify import mail_configured
+    """For the banners: is mail configured."""
     return {"configured": mail_configured(config)}
 
 
-def unsent_notifications(user) -> int:
-    """Emails about open alerts in scope that have not (yet) reached the mail server."""
-    return db.session.scalar(
-        sa.select(sa.func.count()).select_from(Notification).join(Alert, Alert.id == Notification.alert_id)
-        .where(alert_scope(user), Alert.resolved_at.is_(None), Notification.status != "sent")) or 0
+# A never-tried email older than this means no sweep is sending (it runs every 10 s).
+SWEEP_LATE = timedelta(minutes=2)
+
+
+@dataclass
+class EmailState:
+    """What really happened to the emails about open alerts in scope, for the board's banner."""
+
+    waiting: list = field(default_factory=list)  # not tried yet (pending, or being sent for the first time)
+    retrying: list = field(default_factory=list)  # failed, will be tried again
+    undeliverable: list = field(default_factory=list)  # failed for ever: (notification, alert)
+    unconfigured: list = field(default_factory=list)  # left unsent while SMTP_HOST was unset
+    sweep_late: bool = False
+    waiting_since: datetime | None = None
+
+    @property
+    def any(self) -> bool:
+        return bool(self.waiting or self.retrying or self.undeliverable or self.unconfigured)
+
+    @property
+    def latest_error(self) -> str:
+        latest = max(self.retrying, key=lambda n: (n.attempts, n.id), default=None)
+        return latest.last_error or "" if latest is not None else ""
+
+    @property
+    def next_retry_at(self) -> datetime | None:
+        times = [n.next_attempt_at for n in self.retrying if n.status == "failed"]
+        return min(times) if times else None
+
+
+def email_category(notification: Notification) -> str:
+    """waiting | retrying | sent | undeliverable | unconfigured: what happened to one email."""
+    status = notification.status
+    if status == "sending":
+        return "retrying" if notification.last_error else "waiting"
+    if status == "failed":
+        return "retrying"
+    if status == "pending":
+        return "waiting"
+    return status
+
+
+def email_state(user, now: datetime) -> EmailState:
+    """Emails about open alerts in scope that have not reached the mail server, by what happened."""
+    rows = db.session.execute(
+        sa.select(Notification, Alert).join(Alert, Alert.id == Notification.alert_id)
+        .where(alert_scope(user), Alert.resolved_at.is_(None), Notification.status != "sent")
+        .options(so.joinedload(Alert.worker))
+        .order_by(Notification.created_at, Notification.id)).all()
+    state = EmailState()
+    for notification, alert in rows:
+        category = email_category(notification)
+        if category == "undeliverable":
+            state.undeliverable.append((notification, alert))
+        elif category in ("waiting", "retrying", "unconfigured"):
+            getattr(state, category).append(notification)
+    if state.waiting:
+        state.waiting_since = min(n.created_at for n in state.waiting)
+        state.sweep_late = now - state.waiting_since > SWEEP_LATE
+    return state
