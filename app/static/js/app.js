@@ -24,7 +24,10 @@
   var sending = false;
   var storagePersisted = null;    // null: not known; false: the browser may evict the outbox
 
-  var TYPE_LABELS = { incident: 'Incident report' };
+  var TYPE_LABELS = {
+    incident: 'Incident report', alarm_raised: 'Alarm (I need help)', session_started: 'Lone working started',
+    check_in: 'Check-in (I’m OK)', session_extended: 'Lone working extended', session_finished: 'Lone working finished'
+  };
   var FIELD_LABELS = {
     occurred_at: 'When', branch_id: 'Where', location: 'Where exactly', location_detail: 'More about the place',
     kinds: 'Kind of behaviour', severity: 'How serious', description: 'What happened',
@@ -495,11 +498,23 @@
       item.appendChild(el('h2', { id: 'title-' + record.id, text: TYPE_LABELS[record.type] || record.type }));
       item.appendChild(el('p', { class: 'when', text: 'Recorded ' + formatWhen(record.recorded_at) }));
       var status = rejected ? 'Not accepted — needs your attention' : 'Waiting to send';
-      if (!rejected && record.attempts) {
-        status += ' (tried ' + record.attempts + (record.attempts === 1 ? ' time' : ' times') +
-          (record.last_error ? ': ' + record.last_error : '') + ')';
+      var tried = ' (tried ' + record.attempts + (record.attempts === 1 ? ' time' : ' times');
+      if (!rejected && record.failed_alone) {
+        // The server failed this record itself: kept here, sent again after the others.
+        item.setAttribute('data-failed-alone', 'true');
+        status = 'Not stored yet — the server could not store this one' + tried + '). ' +
+          'It stays on this phone and is sent again after the others.';
+      } else if (!rejected && record.attempts) {
+        status += tried + (record.last_error ? ': ' + record.last_error : '') + ')';
       }
       item.appendChild(el('p', { class: 'status', text: status }));
+      if (!rejected && record.failed_alone) {
+        var words = record.last_error || 'No reason given.';
+        if (record.error_reference && words.indexOf(record.error_reference) === -1) {
+          words += ' (reference ' + record.error_reference + ')';
+        }
+        item.appendChild(el('p', { class: 'server-words', text: 'The server said: ' + words }));
+      }
       if (record.data && record.data.description) {
         var text = String(record.data.description);
         item.appendChild(el('p', { class: 'summary', text: '“' + (text.length > 120 ? text.slice(0, 117) + '…' : text) + '”' }));

@@ -6,7 +6,11 @@
  * calls when a worker's fixed copy of a refused record has been saved).
  *
  * A record: {id, type, schema_version, recorded_at, data, user_id, priority, created_at,
- *            status: 'pending' | 'rejected', errors, conflict, attempts, last_error, last_attempt_at}
+ *            status: 'pending' | 'rejected', errors, conflict, attempts, last_error, last_attempt_at,
+ *            failed_alone, error_reference}
+ * failed_alone: the server failed this record when it was sent on its own (an error of the
+ * server's, not the worker's): it stays pending and sync.js sends it after the others, with
+ * last_error holding the server's words and error_reference its reference, when it gave one.
  */
 (function (root) {
   'use strict';
@@ -122,7 +126,9 @@
       conflict: false,
       attempts: 0,
       last_error: null,
-      last_attempt_at: null
+      last_attempt_at: null,
+      failed_alone: false,
+      error_reference: null
     };
     return withStore('readwrite', function (store, out) {
       store.add(record);   // add, not put: an existing id is never overwritten
@@ -195,6 +201,19 @@
     });
   }
 
+  /* The server failed this record on its own (a 200 with status "error" for it, or a failed
+   * answer when it was sent alone): it stays pending, never deleted, and is set aside so the
+   * next drain sends it after the others. `message` is the server's words for the worker. */
+  function markFailedAlone(id, message, reference) {
+    return update(id, function (record) {
+      record.attempts += 1;
+      record.last_attempt_at = Date.now();
+      record.last_error = message || 'The server could not store this record.';
+      record.failed_alone = true;
+      record.error_reference = reference || null;
+    });
+  }
+
   root.SaferOutbox = {
     DEFAULT_PRIORITY: DEFAULT_PRIORITY,
     add: add,
@@ -205,6 +224,7 @@
     remove: remove,
     markRejected: markRejected,
     markAttempt: markAttempt,
+    markFailedAlone: markFailedAlone,
     isoWithOffset: isoWithOffset,
     newId: newId
   };
