@@ -26,50 +26,52 @@ def record_incident(reporter, record_id: uuid.UUID | str, recorded_at: datetime,
     return ingest_records(reporter, [envelope], sent_at=None, via=via)[0]
 
 
-def store_incident(context: IngestContext, receipt, data: dict) -> None:
-    """Add an incident built from validated data; refuse what breaks a rule of the service."""
+def incident_rows(context: IngestContext, receipt, data: dict) -> list:
+    """The rows of one incident report, or RecordRejected when it breaks a rule of the service.
+
+    Only reads (a branch's service, cached for the batch); the sync service inserts the rows.
+    """
     user = context.user
-    branches = context.cache.setdefault("branch_services", {})
-    if data["branch_id"] not in branches:
-        branches[data["branch_id"]] = db.session.scalar(
-            sa.select(Branch.library_service_id).where(Branch.id == data["branch_id"]))
-    if branches[data["branch_id"]] != user.library_service_id:
+    if _branch_service(context, data["branch_id"]) != user.library_service_id:
         raise RecordRejected({"branch_id": ["Choose one of your library service's branches."]})
     if data["occurred_at"] > receipt.recorded_at + OCCURRED_AFTER_RECORDED_TOLERANCE:
         raise RecordRejected({"occurred_at": ["This time is in the future. Say when it happened."]})
 
     occurred_at: datetime = data["occurred_at"]
-    incident = Incident(
-        id=receipt.id,
-        reporter_id=user.id,
-        library_service_id=user.library_service_id,
-        team_id=user.team_id,
-        branch_id=data["branch_id"],
-        occurred_at=occurred_at,
-        occurred_offset_minutes=int(occurred_at.utcoffset().total_seconds() // 60),
-        location=data["location"],
-        location_detail=data["location_detail"],
-        severity=data["severity"],
-        description=data["description"],
-        people_involved=data["people_involved"],
-        witnesses=data["witnesses"],
-        injuries=data["injuries"],
-        police_informed=data["police_informed"],
-        police_reference=data["police_reference"],
-        cctv_footage=data["cctv_footage"],
-        bodycam_footage=data["bodycam_footage"],
-        actions_taken=list(data["actions_taken"]),
-        debrief_wanted=data["debrief_wanted"],
-        kinds=[IncidentKind(kind=kind) for kind in data["kinds"]],
-    )
-    incident.receipt = receipt
-    db.session.add(incident)
+    incident = {
+        "id": receipt.id,
+        "reporter_id": user.id,
+        "library_service_id": user.library_service_id,
+        "team_id": user.team_id,
+        "branch_id": data["branch_id"],
+        "occurred_at": occurred_at,
+        "occurred_offset_minutes": int(occurred_at.utcoffset().total_seconds() // 60),
+        "actions_taken": list(data["actions_taken"]),
+        **{name: data[name] for name in INCIDENT_FIELDS},
+    }
+    kinds = [{"incident_id": receipt.id, "kind": kind} for kind in data["kinds"]]
+    return [(Incident.__table__, [incident]), (IncidentKind.__table__, kinds)]
+
+
+# Fields copied from the record's data as they are.
+INCIDENT_FIELDS = ("location", "location_detail", "severity", "description", "people_involved", "witnesses",
+                   "injuries", "police_informed", "police_reference", "cctv_footage", "bodycam_footage",
+                   "debrief_wanted")
+
+
+def _branch_service(context: IngestContext, branch_id: int) -> int | None:
+    """The library service a branch belongs to (None if there is no such branch), once per batch."""
+    services = context.cache.setdefault("branch_services", {})
+    if branch_id not in services:
+        services[branch_id] = db.session.scalar(
+            sa.select(Branch.library_service_id).where(Branch.id == branch_id))
+    return services[branch_id]
 
 
 register_record_type(RecordType(
     name="incident",
     schemas={1: IncidentDataV1},
-    store=store_incident,
+    rows=incident_rows,
     description="An incident report (what happened, when and where, who was involved, what was done).",
 ))
 

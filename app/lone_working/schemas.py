@@ -76,22 +76,19 @@ class PinField(fields.String):
         return PinAttempt(text)
 
 
-def _coordinates(required=False):
-    return {
-        "latitude": fields.Float(load_default=None, allow_none=True, validate=validate.Range(-90, 90)),
-        "longitude": fields.Float(load_default=None, allow_none=True, validate=validate.Range(-180, 180)),
-        "location_accuracy_m": fields.Float(load_default=None, allow_none=True, validate=validate.Range(0, 100000)),
-    }
-
-
 class EventData(Schema):
-    """What every event carries."""
+    """What every event carries: the phone's sequence and, when the worker allows it, where the
+    phone was. Every worker form sends the location fields (lone_working.js fills them), so they
+    belong here, not to some event types only: a type without them refused its whole record."""
 
     class Meta:
         unknown = RAISE
 
     sequence = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1),
                               error_messages={"invalid": "The sequence must be a whole number."})
+    latitude = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-90, 90))
+    longitude = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-180, 180))
+    location_accuracy_m = fields.Float(load_default=None, allow_none=True, validate=validate.Range(0, 100000))
 
     @pre_load
     def _empty_strings_are_absent(self, data, **_):
@@ -127,9 +124,6 @@ class SessionStartedV1(EventData):
         validate=validate.Range(min=MIN_INTERVAL_MINUTES, max=MAX_INTERVAL_MINUTES,
                                 error="Check in every 5 minutes to 24 hours (1440 minutes)."))
     note = TrimmedString(load_default="", validate=validate.Length(max=1000))
-    latitude = _coordinates()["latitude"]
-    longitude = _coordinates()["longitude"]
-    location_accuracy_m = _coordinates()["location_accuracy_m"]
 
     @validates_schema
     def _where_and_until_when(self, data, **_):
@@ -147,10 +141,6 @@ class SessionStartedV1(EventData):
 class CheckInV1(SessionEventData):
     """check_in: the worker's "I'm OK". Nothing else counts as a check-in."""
 
-    latitude = _coordinates()["latitude"]
-    longitude = _coordinates()["longitude"]
-    location_accuracy_m = _coordinates()["location_accuracy_m"]
-
 
 class SessionExtendedV1(SessionEventData):
     extend_by_minutes = fields.Integer(load_default=None, allow_none=True,
@@ -166,9 +156,6 @@ class SessionExtendedV1(SessionEventData):
 
 class SessionFinishedV1(SessionEventData):
     pin = PinField(load_default=None, allow_none=True)
-    latitude = _coordinates()["latitude"]
-    longitude = _coordinates()["longitude"]
-    location_accuracy_m = _coordinates()["location_accuracy_m"]
 
 
 class AlarmRaisedV1(EventData):
@@ -176,6 +163,3 @@ class AlarmRaisedV1(EventData):
 
     session_id = fields.UUID(load_default=None, allow_none=True)
     message = TrimmedString(load_default="", validate=validate.Length(max=500))
-    latitude = _coordinates()["latitude"]
-    longitude = _coordinates()["longitude"]
-    location_accuracy_m = _coordinates()["location_accuracy_m"]

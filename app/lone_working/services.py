@@ -142,7 +142,6 @@ def _store_event(context: IngestContext, receipt, kind: str, session_id, sequenc
             received_at=receipt.received_at,
             effective_at=_effective(receipt),
             clock_flag=receipt.clock_flag, data=stored, finish_pin=finish_pin)
-        event.receipt = receipt
         db.session.add(event)
         if session_id is not None:
             project_session(session_id, now=context.received_at)
@@ -252,6 +251,13 @@ def _events_in_order(session_id: uuid.UUID) -> list[LoneWorkingEvent]:
     return sorted(by_id.values(), key=lambda e: (e.recorded_at, e.sequence, str(e.id)))
 
 
+def _session_lock_key(record_id: uuid.UUID, data: dict) -> str:
+    """Events are stored session by session, in session id order: concurrent batches lock alike."""
+    if "session_id" in data:
+        return str(data["session_id"] or "")
+    return str(record_id)  # session_started: the record's id is the session's
+
+
 for _name, _schema, _store, _description in (
     ("session_started", SessionStartedV1, store_session_started,
      "A lone-working session starts; the record's id is the session's id."),
@@ -261,7 +267,8 @@ for _name, _schema, _store, _description in (
      "The worker finishes, safe (a PIN is needed when the worker has set one)."),
     ("alarm_raised", AlarmRaisedV1, store_alarm_raised, "\"I need help\": raises an alarm alert at once."),
 ):
-    register_record_type(RecordType(name=_name, schemas={1: _schema}, store=_store, description=_description))
+    register_record_type(RecordType(name=_name, schemas={1: _schema}, store=_store, description=_description,
+                                    lock_key=_session_lock_key))
 
 
 # --- PINs ---

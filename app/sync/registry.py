@@ -25,7 +25,17 @@ class RecordType:
     # accepted after a deploy, because phones may hold records made by the old app for days.
     schemas: dict[int, type[Schema]]
     # store(context, receipt, data) adds the domain rows to the session or raises RecordRejected.
-    store: Callable
+    # It runs in a savepoint of its own, after the record's receipt row was inserted, and may
+    # read, lock and write. Give either `store` or `rows`.
+    store: Callable | None = None
+    # rows(context, receipt, data) -> [(table, [row, ...]), ...]: the record's rows as plain
+    # values, built without writing anything (it may read), or RecordRejected. A batch's rows
+    # are inserted together with Core, one statement per table, which is much faster than the
+    # ORM; a type with few records and rich rules (locks, projections) uses `store` instead.
+    rows: Callable | None = None
+    # lock_key(record_id, data) -> str: records of a batch are stored in order of this key (then
+    # id), so concurrent batches take their row locks in one order and never deadlock.
+    lock_key: Callable | None = None
     description: str = ""
     extra: dict = field(default_factory=dict)
 

@@ -36,9 +36,15 @@ class RecordResultSchema(Schema):
         unknown = EXCLUDE
 
     id = fields.Raw(required=True)
-    status = fields.String(validate=validate.OneOf(["created", "duplicate", "rejected"]))
-    errors = fields.Dict()
-    conflict = fields.Boolean()
+    status = fields.String(validate=validate.OneOf(["created", "duplicate", "rejected", "error"]), metadata={
+        "description": "created or duplicate: stored (the phone may forget it). rejected: refused for the reasons "
+                       "in `errors` (keep it and show them). error: the server failed to store this record "
+                       "(its fault, not the record's); `message` and `reference` say so; keep it and send it "
+                       "again later. One record's answer never depends on the others in the batch."})
+    errors = fields.Dict(metadata={"description": "With rejected: field name -> messages for the worker."})
+    conflict = fields.Boolean(metadata={"description": "With rejected: this id was already used for other content."})
+    message = fields.String(metadata={"description": "With error: words for the worker, with the reference."})
+    reference = fields.String(metadata={"description": "With error: the reference the server's log keeps it under."})
 
 
 class SyncResponseSchema(Schema):
