@@ -56,14 +56,22 @@ def _effective(receipt) -> datetime:
                                 current_app.config["CLOCK_SKEW_FLAG_SECONDS"])
 
 
+LOCATION_KEYS = ("latitude", "longitude", "location_accuracy_m")
+
+
+def _location(data: dict) -> dict:
+    """Where the phone was (every event may say; None when the worker did not allow it)."""
+    return {key: data.get(key) for key in LOCATION_KEYS}
+
+
 def store_session_started(context: IngestContext, receipt, data: dict) -> None:
     user = context.user
     if data.get("branch_id") is not None:
         service_id = db.session.scalar(sa.select(Branch.library_service_id).where(Branch.id == data["branch_id"]))
         if service_id != user.library_service_id:
             raise RecordRejected({"branch_id": ["Choose one of your library service's branches."]})
-    stored = {key: data[key] for key in ("place_kind", "branch_id", "place", "check_in_interval_minutes",
-                                         "note", "latitude", "longitude", "location_accuracy_m")}
+    stored = {key: data[key] for key in ("place_kind", "branch_id", "place", "check_in_interval_minutes", "note")}
+    stored.update(_location(data))
     started = _effective(receipt)
     if data.get("planned_end_at"):
         end = rules.resolve_planned_end(data["planned_end_at"], started, _zone())
@@ -77,12 +85,12 @@ def store_session_started(context: IngestContext, receipt, data: dict) -> None:
 
 
 def store_check_in(context: IngestContext, receipt, data: dict) -> None:
-    stored = {key: data[key] for key in ("latitude", "longitude", "location_accuracy_m")}
+    stored = _location(data)
     _store_event(context, receipt, "check_in", data["session_id"], data["sequence"], stored)
 
 
 def store_session_extended(context: IngestContext, receipt, data: dict) -> None:
-    stored = {"extend_by_minutes": data.get("extend_by_minutes")}
+    stored = {"extend_by_minutes": data.get("extend_by_minutes"), **_location(data)}
     if data.get("planned_end_at"):
         end = rules.resolve_planned_end(data["planned_end_at"], _effective(receipt), _zone())
         if end <= _effective(receipt):
@@ -99,7 +107,7 @@ def store_session_finished(context: IngestContext, receipt, data: dict) -> None:
         raise RecordRejected({"pin": [PIN_NEEDED]})
     if verdict == "wrong":
         raise RecordRejected({"pin": [WRONG_PIN]})
-    stored = {key: data[key] for key in ("latitude", "longitude", "location_accuracy_m")}
+    stored = _location(data)
     event = _store_event(context, receipt, "session_finished", data["session_id"], data["sequence"], stored,
                          finish_pin=verdict)
     if verdict == "duress":
@@ -108,7 +116,7 @@ def store_session_finished(context: IngestContext, receipt, data: dict) -> None:
 
 def store_alarm_raised(context: IngestContext, receipt, data: dict) -> None:
     """"I need help": the alert is raised at once, whatever else is open."""
-    stored = {key: data[key] for key in ("message", "latitude", "longitude", "location_accuracy_m")}
+    stored = {"message": data["message"], **_location(data)}
     event = _store_event(context, receipt, "alarm_raised", data.get("session_id"), data["sequence"], stored)
     _raise_worker_alert("alarm", event, context, data)
 
