@@ -67,10 +67,12 @@ class Phone:
             data["pin"] = pin
         return self.record("session_finished", data, **kw)
 
-    def alarm(self, session_id=None, latitude=None, longitude=None, **kw) -> dict:
+    def alarm(self, session_id=None, latitude=None, longitude=None, message=None, **kw) -> dict:
         data = {}
         if session_id is not None:
             data["session_id"] = str(session_id)
+        if message is not None:
+            data["message"] = message
         if latitude is not None:
             data.update(latitude=latitude, longitude=longitude)
         return self.record("alarm_raised", data, **kw)
@@ -86,11 +88,27 @@ def free_port() -> int:
 
 
 class Inbox:
-    """What a real SMTP server (aiosmtpd) received."""
+    """What a real SMTP server (aiosmtpd) received.
+
+    `refuse[address] = "550 5.1.1 No such user"` makes it answer RCPT TO for that address so;
+    `recipients_asked` lists every RCPT TO address it was asked, accepted or not.
+    """
 
     def __init__(self):
         self.messages = []
+        self.refuse: dict[str, str] = {}
+        self.recipients_asked: list[str] = []
         self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        with self.lock:
+            self.recipients_asked.append(address)
+            refusal = self.refuse.get(address)
+        if refusal:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         from email import message_from_bytes, policy
