@@ -3,8 +3,25 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from app.sync.registry import record_types
-from app.sync.schemas import (ErrorSchema, RecordEnvelopeSchema, SessionSchema, SyncBatchSchema,
-                              SyncResponseSchema)
+from app.sync.schemas import RecordEnvelopeSchema, SessionSchema, SyncBatchSchema, SyncResponseSchema
+
+# The one error shape (app/errors.py api_error): every member always there, `details` an empty
+# object when there is nothing to add.
+ERROR_COMPONENT = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {
+        "type": "object",
+        "required": ["code", "message", "details"],
+        "properties": {
+            "code": {"type": "string", "description": "Stable, for programs: e.g. signed_out, csrf_failed, "
+                                                      "bad_json, bad_shape, too_large, too_many_records."},
+            "message": {"type": "string", "description": "For people: what happened and what to do."},
+            "details": {"type": "object", "additionalProperties": True,
+                        "description": "Per field, what was wrong (bad_shape); an empty object otherwise."},
+        },
+    }},
+}
 
 
 def _error(description: str) -> dict:
@@ -21,7 +38,7 @@ def build_openapi(app) -> dict:
                        "cookie); send the CSRF token from GET /session in the X-CSRFToken header. "
                        f"Limits: a body of at most {app.config['SYNC_MAX_BODY_BYTES']} bytes and at most "
                        f"{app.config['SYNC_MAX_RECORDS']} records a batch (413 beyond).")})
-    spec.components.schema("Error", schema=ErrorSchema)
+    spec.components.schema("Error", component=ERROR_COMPONENT)
     spec.components.schema("Session", schema=SessionSchema)
     spec.components.schema("SyncBatch", schema=SyncBatchSchema)
     spec.components.schema("RecordEnvelope", schema=RecordEnvelopeSchema)

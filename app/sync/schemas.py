@@ -16,7 +16,7 @@ class SyncBatchSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    sent_at = fields.AwareDateTime(required=True, validate=PLAUSIBLE_TIME, metadata={"description": "The phone's clock when it sent the batch."})
+    sent_at = fields.AwareDateTime(required=True, validate=PLAUSIBLE_TIME, metadata={"description": "The phone's clock when it sent the batch: ISO 8601 with a UTC offset, from 1970-01-01T00:00:00Z up to but not including 2100-01-01T00:00:00Z (outside that the whole batch is refused: 400 bad_shape)."})
     records = fields.List(fields.Raw(), required=True)
 
 
@@ -27,7 +27,7 @@ class RecordEnvelopeSchema(Schema):
     id = fields.UUID(required=True, metadata={"description": "Made on the phone (UUID); the record's identity forever."})
     type = fields.String(required=True, validate=validate.Length(min=1, max=40))
     schema_version = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1))
-    recorded_at = fields.AwareDateTime(required=True, validate=PLAUSIBLE_TIME, metadata={"description": "The phone's clock when the record was made, with offset."})
+    recorded_at = fields.AwareDateTime(required=True, validate=PLAUSIBLE_TIME, metadata={"description": "The phone's clock when the record was made: ISO 8601 with a UTC offset, from 1970-01-01T00:00:00Z up to but not including 2100-01-01T00:00:00Z (outside that this record alone is rejected)."})
     data = fields.Dict(required=True)
 
 

@@ -6,6 +6,13 @@ token is stale: Flask-WTF's own CSRF hook would answer before login_required, so
 blueprint is exempt from it and calls csrf.protect() itself. The size limit is set before the
 CSRF check because that check reads the body's form fields: a body read before the limit is in
 place would be read whole when it comes chunked, with no Content-Length to refuse it by.
+
+A refused body (413) is still read to its end and thrown away, up to DRAIN_MAX_BYTES, before the
+answer goes: on a kept-alive connection (gunicorn's gthread workers, most proxies) the bytes
+left unread would otherwise stand where the next request should start, and the server would
+drop the connection after answering "keep-alive". WSGI forbids the application a
+`Connection: close` header (gunicorn strips it), so draining is the one honest fix; a body
+beyond the drain cap is left to the server, which closes the connection rather than misparse it.
 """
 from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
@@ -24,6 +31,9 @@ csrf.exempt(bp)
 
 PUBLIC_ENDPOINTS = {"sync.openapi"}
 _batch_schema = SyncBatchSchema()
+# The most of a refused body read and thrown away so the connection stays usable (see above).
+DRAIN_MAX_BYTES = 16_000_000
+_DRAIN_CHUNK = 64 * 1024
 
 
 @bp.before_request
@@ -40,6 +50,36 @@ def require_sign_in_then_csrf():
         request.max_content_length = limit + 1
         csrf.protect()
     return None
+
+
+@bp.after_request
+def drain_refused_body(response):
+    """Read what is left of a body answered 413 (by this blueprint or by werkzeug's own limit)."""
+    if response.status_code == 413:
+        _drain_request_body(request.environ)
+    return response
+
+
+def _drain_request_body(environ) -> None:
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return
+    remaining = None  # unknown: a chunked body, whose stream the server ends where the body does
+    if request.content_length is not None:
+        already_read = getattr(request, "_cached_data", None)
+        remaining = request.content_length - (len(already_read) if already_read is not None else 0)
+        if remaining > DRAIN_MAX_BYTES:
+            return  # too big to be worth reading: the server closes the connection instead
+    elif not environ.get("wsgi.input_terminated"):
+        return  # neither a length nor an end of stream: nothing is safe to read
+    drained = 0
+    while drained <= DRAIN_MAX_BYTES and (remaining is None or remaining > 0):
+        chunk = stream.read(_DRAIN_CHUNK if remaining is None else min(_DRAIN_CHUNK, remaining))
+        if not chunk:
+            return
+        drained += len(chunk)
+        if remaining is not None:
+            remaining -= len(chunk)
 
 
 @bp.get("/session")
