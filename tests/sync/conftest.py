@@ -37,8 +37,10 @@ LIVE_PASSWORD = "live server password"
 
 
 @pytest.fixture
-def live_server(app, tmp_path):
+def live_server(app, tmp_path, request):
     """The app under gunicorn (2 sync workers, so two requests really run at once) on the test database.
+
+    A test module may set LIVE_SERVER_WORKERS and LIVE_SERVER_THREADS for more at once.
 
     The `app` fixture has already made the schema and the demo accounts in that database; the
     worker accounts get LIVE_PASSWORD. Yields the base URL.
@@ -62,7 +64,9 @@ def live_server(app, tmp_path):
     log_path = tmp_path / "gunicorn.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
+             "--workers", str(getattr(request.module, "LIVE_SERVER_WORKERS", 2)),
+             "--threads", str(getattr(request.module, "LIVE_SERVER_THREADS", 1)),
              "--graceful-timeout", "5", "--log-level", "warning", "wsgi:app"],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
