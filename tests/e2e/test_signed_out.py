@@ -1,7 +1,7 @@
 """Sessions that end while records wait, and a phone shared between workers.
 
 Scenario c, and pitfalls 2 (a login redirect taken for success), 4 (CSRF answering before the
-sign-in check) and 12 (a shared phone) of OFFLINE-PITFALLS.md.
+sign-in check) and 12 (a shared phone) of docs/offline-sync.md.
 """
 import pytest
 from playwright.sync_api import expect

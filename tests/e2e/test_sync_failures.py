@@ -1,6 +1,6 @@
 """When sending goes wrong: errors, lost answers, two senders, conflicts, captive portals.
 
-Pitfalls 1, 5 (scenario b), 6, 7 and 9 of OFFLINE-PITFALLS.md. Answers the server "gives" are
+Pitfalls 1, 5 (scenario b), 6, 7 and 9 of docs/offline-sync.md. Answers the server "gives" are
 injected with context.route, which catches the service worker's requests too.
 """
 import json

@@ -1,4 +1,4 @@
-"""Every route checks sign-in (DESIGN.md: "a test enumerates all routes").
+"""Every route checks sign-in (docs/design.md, security and privacy: "a test walks the URL map").
 
 The test walks app.url_map, so a route added later without a sign-in check fails here until it
 is protected or deliberately added to PUBLIC_ENDPOINTS.
