@@ -202,15 +202,36 @@ test('a server failing every request costs a bounded number of requests per drai
   assert.ok(triedAlone.size > 3);
 });
 
-test('once the server is known to work in this drain, every record of a failed batch is tried alone', async () => {
+test('poison records among good ones: every good one gets through in the same drain', async () => {
   const alarm = record('alarm_raised', { priority: 0 });
-  const poisons = Array.from({ length: 4 }, () => record('incident'));
-  const good = record('incident');
-  const poisonIds = new Set(poisons.map((r) => r.id));
-  const p = phone([alarm, ...poisons, good],
+  const mixed = Array.from({ length: 8 }, () => record('incident'));
+  const poisonIds = new Set([mixed[0].id, mixed[1].id, mixed[3].id, mixed[4].id, mixed[6].id]);
+  const p = phone([alarm, ...mixed],
     (ids) => (ids.some((id) => poisonIds.has(id)) ? serverError('Poison.') : stored(ids)));
-  await p.drain();
-  assert.deepEqual(p.kept().sort(), [...poisonIds].sort());        // the good one got past four poisons
+  const summary = await p.drain();
+  assert.deepEqual(p.kept().sort(), [...poisonIds].sort());
+  assert.equal(summary.sent, 4);                                   // the alarm and the three good ones
+  assert.deepEqual(p.posted.slice(0, 2), [[alarm.id], mixed.map((r) => r.id)]);
+  assert.equal(p.posted.length, 2 + mixed.length);                 // then each of the batch alone
+});
+
+test('the server failing part-way through a drain: three records alone, then it waits', async () => {
+  const alarm = record('alarm_raised', { priority: 0 });
+  const records = Array.from({ length: 40 }, () => record('incident'));
+  let down = false;
+  const p = phone([alarm, ...records], (ids) => {
+    if (down) { return json(503, { error: { code: 'busy', message: 'The database is busy.' } }); }
+    down = true;                                                   // it stores the alarm, then fails
+    return stored(ids);
+  });
+  const summary = await p.drain();
+  assert.deepEqual(p.posted.map((ids) => ids.length), [1, 40, 1, 1, 1]);
+  assert.equal(summary.state, 'error');
+  assert.deepEqual(p.kept().length, 40);
+  const kept = [...p.outbox.store.values()];
+  assert.equal(kept.filter((r) => r.failed_alone).length, 3);
+  assert.ok(kept.every((r) => r.status === 'pending' && r.attempts === 1));
+  assert.match(kept.find((r) => !r.failed_alone).last_error, /The server answered 503\. The database is busy\./);
 });
 
 test('four poison records first, nothing else stored yet: the record behind them goes on the next drain', async () => {
@@ -221,6 +242,7 @@ test('four poison records first, nothing else stored yet: the record behind them
     (ids) => (ids.some((id) => poisonIds.has(id)) ? serverError('Poison.') : stored(ids)));
   const first = await p.drain();
   assert.equal(first.state, 'error');
+  assert.equal(p.posted.length, 4);                               // the batch, then three alone:
   assert.ok(p.kept().includes(good.id));                          // given up this time (looked like a server down)...
   p.posted.length = 0;
   await p.drain();

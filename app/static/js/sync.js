@@ -29,10 +29,12 @@
  * {"status": "error", "message", "reference"} for one record in a 200 is the same: kept, set aside.
  * Only no connection (fetch fails) or 401 (signed out) stops a drain.
  *
- * A server failing every request would otherwise be sent every record one by one on every
- * drain: when GIVE_UP_AFTER records in a row have failed on their own and the server has not
- * answered any record in this drain, the drain stops sending ordinary records (urgent ones are
- * still each tried). Those set aside go to the back, so the next drain tries others first.
+ * A server failing every request (or a busy one answering 503) would otherwise be sent every
+ * record one by one: when GIVE_UP_AFTER records in a row have failed on their own, with no
+ * record answered in between, the drain stops sending ordinary records (urgent ones are still
+ * each tried) and they wait for the next drain. Records set aside go to the back, so the next
+ * drain tries the others first: a poison record can delay the records behind it by one drain,
+ * never for ever.
  */
 (function (root) {
   'use strict';
@@ -221,7 +223,7 @@
     run.summary.sent += outcome.sent;
     run.summary.rejected += outcome.rejected;
     run.failed += outcome.failed;
-    if (outcome.answered) { run.answered = true; }
+    if (outcome.answered) { run.failedInRow = 0; }
     if (outcome.state === 'offline' || outcome.state === 'signed-out') {
       run.stop = outcome.state;
       return Promise.resolve();
@@ -229,8 +231,8 @@
     if (outcome.state !== 'failed') { return Promise.resolve(); }
     if (batch.length > 1) { return sendOneByOne(batch, run, outcome.message); }
     run.failed += 1;
-    run.failedAlone += 1;
-    if (!run.answered && run.failedAlone >= GIVE_UP_AFTER) { run.givenUp = true; }
+    run.failedInRow += 1;
+    if (run.failedInRow >= GIVE_UP_AFTER) { run.givenUp = true; }
     return SaferOutbox.markFailedAlone(batch[0].id, outcome.message, null);
   }
 
@@ -250,8 +252,8 @@
       return SaferOutbox.list(userId).then(function (records) {
         var plan = planBatches(records, BATCH_SIZE);
         var summary = { state: plan.length ? 'sent' : 'nothing', sent: 0, rejected: 0, user_id: userId };
-        var run = { token: session.token, summary: summary, stop: null, answered: false,
-                    failed: 0, failedAlone: 0, givenUp: false, skipped: 0 };
+        var run = { token: session.token, summary: summary, stop: null,
+                    failed: 0, failedInRow: 0, givenUp: false, skipped: 0 };
         var index = 0;
         // Batches go one after another, in the planned order; only no connection or a 401
         // stops the rest.
