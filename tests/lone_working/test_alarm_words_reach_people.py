@@ -51,6 +51,11 @@ def test_the_alert_page_shows_the_alarm_message_and_the_risk_note(app, clock, ph
     assert f'<dt>Their message</dt><dd id="alert-message" class="alarm-message">{MESSAGE_HTML}</dd>' in facts
     assert f'<dt>Note at the start</dt><dd id="alert-risk-note" class="risk-note">{NOTE_HTML}</dd>' in facts
     assert "<b>knife</b>" not in html
+    # An alarm without words shows no empty message.
+    sync_as([phone.alarm()])
+    wordless = lw.alerts()[-1]
+    html = sign_in_client(app, SUPERVISOR).get(f"/supervise/alerts/{wordless.id}").get_data(as_text=True)
+    assert wordless.id != alert.id and 'id="alert-message"' not in html and "Their message" not in html
 
 
 def test_the_timeline_shows_the_alarm_message_in_both_stories(app, clock, phone, sync_as):
@@ -71,16 +76,3 @@ def test_the_email_carries_the_alarm_message_and_the_risk_note(app, clock, phone
     lines = smtp.inbox.messages[0]["message"].get_content().splitlines()
     assert f"The worker's message with the alarm: {MESSAGE}" in lines
     assert f"Note from the worker: {NOTE}" in lines
-
-
-def test_an_alarm_without_words_shows_no_empty_message(app, clock, phone, sync_as, lw, smtp):
-    smtp.start()
-    start = phone.start()
-    sync_as([start])
-    sync_as([phone.alarm(start["id"])])
-    [alert] = lw.alerts()
-    supervisor = sign_in_client(app, SUPERVISOR)
-    assert "alarm-message" not in supervisor.get("/supervise/board").get_data(as_text=True)
-    assert "Their message" not in supervisor.get(f"/supervise/alerts/{alert.id}").get_data(as_text=True)
-    lw.sweep()
-    assert "message with the alarm" not in smtp.inbox.messages[0]["message"].get_content()
