@@ -27,7 +27,8 @@ def escalate_command(every):
     Safe to run on many machines at once: each alert is raised, escalated and emailed once.
     """
     if not mail_configured(current_app.config):
-        click.echo(f"WARNING: {NOT_CONFIGURED}. Alerts will show on the board but NO email will be sent.", err=True)
+        click.echo(f"WARNING: {NOT_CONFIGURED}. Alerts will show on the board but NO email will be sent "
+                   "(until it is set: then the emails of alerts still open go out).", err=True)
     if every is None:
         report = run_sweep()
         click.echo(_summary(report))

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db as _db
-from lw_helpers import sign_in_client
+from lw_helpers import csrf_of, sign_in_client
 
 SUPERVISOR = "supervisor@demo.example"
 DUTY = "duty@demo.example"
@@ -187,6 +187,25 @@ def test_emails_left_unsent_without_smtp_host_go_out_once_it_is_set_but_only_for
     assert lw.sweep().mail.sent == 0
     board = supervisor.get("/supervise/board").get_data(as_text=True)
     assert 'id="mail-unconfigured"' not in board and 'id="mail-not-configured"' not in board
+
+
+def test_a_late_email_about_an_acknowledged_alert_says_who_acknowledged_it(app, clock, phone, sync_as, lw, smtp):
+    app.config["SMTP_HOST"] = ""
+    _alarm(phone, sync_as)
+    lw.sweep()
+    [alert] = lw.alerts()
+    supervisor = sign_in_client(app, SUPERVISOR)
+    token = csrf_of(supervisor, f"/supervise/alerts/{alert.id}")
+    clock.advance(minutes=2)
+    assert supervisor.post(f"/supervise/alerts/{alert.id}/acknowledge",
+                           data={"csrf_token": token, "note": "Calling her"}).status_code == 302
+    app.config["SMTP_HOST"] = "127.0.0.1"
+    smtp.start()
+    clock.advance(minutes=1)
+    assert lw.sweep().mail.sent == 1
+    lines = smtp.inbox.messages[0]["message"].get_content().splitlines()
+    assert ("Already acknowledged by Sam Supervisor at Wed 10 Jun 2026, 10:02 UTC+01:00 (server time); "
+            "the alert is still open.") in lines
 
 
 def test_straight_after_an_alarm_the_board_says_waiting_not_failed(app, clock, phone, sync_as, lw, smtp):
