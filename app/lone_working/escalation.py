@@ -246,6 +246,9 @@ def send_due_notifications(now: datetime, send=None) -> SendReport:
                     from error
             send(config, notification.recipient_email, subject, body, recipient_name=notification.recipient_name)
         except Exception as error:  # noqa: BLE001 - any failure is recorded; retried unless it is for ever
+            if isinstance(error, sa.exc.SQLAlchemyError):  # reading the alert failed: start the row afresh
+                db.session.rollback()
+                notification = db.session.get(Notification, notification_id, populate_existing=True)
             reason = notify.permanent_reason(error)
             notification.claimed_until = None
             if reason is not None:
@@ -253,7 +256,7 @@ def send_due_notifications(now: datetime, send=None) -> SendReport:
                 notification.last_error = reason[:500]
                 report.undeliverable += 1
                 report.reasons.append(notification.last_error)
-                log.error("alert %s email to %s NOT sent, and never will be: %s", alert.id,
+                log.error("alert %s email to %s NOT sent, and never will be: %s", notification.alert_id,
                           notification.recipient_email, notification.last_error)
             else:
                 message = f"{type(error).__name__}: {error}"[:500]
@@ -262,7 +265,7 @@ def send_due_notifications(now: datetime, send=None) -> SendReport:
                 notification.next_attempt_at = clock.utcnow() + retry_delay(notification.attempts)
                 report.failed += 1
                 report.errors.append(message)
-                log.error("alert %s email to %s failed (attempt %d), will retry: %s", alert.id,
+                log.error("alert %s email to %s failed (attempt %d), will retry: %s", notification.alert_id,
                           notification.recipient_email, notification.attempts, message)
         else:
             notification.status = "sent"

@@ -158,6 +158,8 @@ def test_emails_left_unsent_without_smtp_host_go_out_once_it_is_set_but_only_for
     second = phone.start()
     sync_as([second], email="worker2@demo.example")
     sync_as([phone.alarm(second["id"])], email="worker2@demo.example")
+    board = sign_in_client(app, SUPERVISOR).get("/supervise/board").get_data(as_text=True)
+    assert 'id="mail-not-configured"' in board and "within seconds" not in board  # no sweep will send them
     assert lw.sweep().mail.unconfigured == 2
     assert [n.status for n in lw.notifications()] == ["unconfigured", "unconfigured"]
     resolved, still_open = lw.alerts()
