@@ -137,8 +137,8 @@ def _store_event(context: IngestContext, receipt, kind: str, session_id, sequenc
                  finish_pin: str | None = None) -> LoneWorkingEvent:
     """Add the event under its session's lock and recompute the session. No writes before checks.
 
-    Nothing is flushed here: the receipt and the event are inserted when the batch commits, so
-    a record sent twice at once fails there, where the sync service retries it as a duplicate.
+    The sync service has inserted the receipt already, in this record's own savepoint; the
+    event is flushed when that savepoint is released.
     """
     user = context.user
     with db.session.no_autoflush:

@@ -56,6 +56,8 @@ class IngestContext:
     user: "User"  # noqa: F821
     received_at: datetime
     cache: dict = field(default_factory=dict)
+    # Phone clocks further out than this are flagged (read from the config once a batch).
+    skew_limit: int = field(default_factory=lambda: current_app.config["CLOCK_SKEW_FLAG_SECONDS"])
 
 
 class _Earlier(NamedTuple):
@@ -117,6 +119,9 @@ def ingest_records(user, raw_records: list, sent_at: datetime | None = None, via
     is retried from the start. A duplicate is found by the receipt's primary key, also when
     another request inserts the same id at the same moment.
     """
+    # The signed-in user arrives as Flask-Login's proxy; every attribute read through it costs a
+    # context look-up, and store functions read the user several times a record.
+    user = user._get_current_object() if hasattr(user, "_get_current_object") else user
     received_at = utcnow()
     skew = round((received_at - sent_at).total_seconds()) if sent_at else None
     if skew is not None:
@@ -292,7 +297,7 @@ def _receipt(context: IngestContext, item: "_Prepared", skew: int | None, via: s
         recorded_offset_minutes=int(recorded_at.utcoffset().total_seconds() // 60),
         received_at=context.received_at,
         clock_skew_seconds=skew,
-        clock_flag=clock_flag(recorded_at, context.received_at, skew),
+        clock_flag=clock_flag(recorded_at, context.received_at, skew, context.skew_limit),
         via=via,
     )
 
@@ -394,9 +399,10 @@ def _against_earlier(item: _Prepared, earlier, user) -> dict:
     return {"id": str(item.id), "status": "rejected", "conflict": True, "errors": {"id": [CONFLICT_MESSAGE]}}
 
 
-def clock_flag(recorded_at: datetime, received_at: datetime, skew: int | None) -> str | None:
+def clock_flag(recorded_at: datetime, received_at: datetime, skew: int | None, limit: int | None = None) -> str | None:
     """Say why a record's phone time is implausible, or None when it is believable."""
-    limit = current_app.config["CLOCK_SKEW_FLAG_SECONDS"]
+    if limit is None:
+        limit = current_app.config["CLOCK_SKEW_FLAG_SECONDS"]
     notes = []
     if skew is not None and abs(skew) > limit:
         direction = "behind" if skew > 0 else "ahead of"
