@@ -23,6 +23,7 @@ NASTY_VALUES = [
     "2026-01-01T10:00:00", "2026-01-01T10:00:00+00:00", "2026-02-30T10:00:00+00:00",
     "0001-01-01T00:00:00+00:00", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-23:59",
     "9999-12-31T23:59:59+00:00", "1970-01-01T00:00:00Z", "2100-01-01T00:00:00+00:00",
+    "9999-12-31T23:59:59-05:00", "9999-12-31T23:59:59", "0001-01-01T00:00:00", "23:59", "24:00", "-1:00",
     str(uuid.uuid4()), "incident", "entrance", "aggressive",
     [], [None], [1, 2], ["aggressive", "aggressive"], ["\u0000"], ["x" * 10_000] * 3,
     {}, {"a": 1}, {"$where": "1"}, {"__proto__": {"admin": True}},
@@ -47,7 +48,8 @@ def _check(response, sent: bytes, batch_size: int | None = None):
         if batch_size is not None:
             assert len(body["results"]) == batch_size
         for result in body["results"]:
-            assert result["status"] in ("created", "duplicate", "rejected")
+            # Never "error": a malformed record is refused for its own reasons, not by a server fault.
+            assert result["status"] in ("created", "duplicate", "rejected"), result
             if result["status"] == "rejected":
                 assert isinstance(result["errors"], dict) and result["errors"]
     else:
@@ -104,6 +106,49 @@ def test_nasty_values_in_every_incident_field_never_500(sender, incident_record,
                 assert result["status"] == "rejected", f"{field}={value!r} was stored"
     # Every created answer is a row; nothing was half-stored.
     assert count_rows(RecordReceipt) >= 1
+
+
+def _lone_working_records(session_id: str) -> dict:
+    """One valid record of each lone-working type, as a phone sends them."""
+    now = datetime.now(timezone.utc).isoformat()
+
+    def record(type_, data, record_id=None):
+        return {"id": record_id or str(uuid.uuid4()), "type": type_, "schema_version": 1, "recorded_at": now,
+                "data": data}
+
+    where = {"latitude": 52.2, "longitude": 0.12, "location_accuracy_m": 20}
+    return {
+        "session_started": record("session_started", {"place_kind": "home_visit", "place": "12 Elm Road",
+                                                      "planned_end_at": "23:30", "check_in_interval_minutes": 30,
+                                                      "note": "Dog in the house", "sequence": 0, **where}, session_id),
+        "check_in": record("check_in", {"session_id": session_id, "sequence": 1, **where}),
+        "session_extended": record("session_extended", {"session_id": session_id, "sequence": 2,
+                                                        "extend_by_minutes": 30, **where}),
+        "session_finished": record("session_finished", {"session_id": session_id, "sequence": 3, **where}),
+        "alarm_raised": record("alarm_raised", {"session_id": session_id, "sequence": 4, "message": "Help", **where}),
+    }
+
+
+def test_nasty_values_in_every_lone_working_field_never_500_and_never_hold_back_an_alarm(sender, count_rows):
+    """Each nasty value goes in a batch behind an alarm: the alarm is stored every time, and the
+    nasty record is answered on its own (rejected, or created when the value is acceptable)."""
+    from app.lone_working.models import Alert
+
+    alarms = 0
+    for type_, template in _lone_working_records(str(uuid.uuid4())).items():
+        for field in sorted(set(template["data"]) | {"branch_id", "duration_minutes", "planned_end_at", "pin"}):
+            for value in NASTY_VALUES:
+                records = _lone_working_records(str(uuid.uuid4()))
+                nasty = records[type_]
+                nasty["data"][field] = value
+                alarm = {**records["alarm_raised"], "id": str(uuid.uuid4())}
+                alarm["data"] = {"sequence": 1, "message": f"alarm behind {type_}.{field}"}
+                batch = [alarm, records["session_started"], nasty] if type_ != "session_started" else [alarm, nasty]
+                response = sender(_json_bytes({"sent_at": _now(), "records": batch}), batch_size=len(batch))
+                results = response.get_json()["results"]
+                assert results[0]["status"] == "created", (type_, field, value, results[0])
+                alarms += 1 + (type_ == "alarm_raised" and results[-1]["status"] == "created")
+    assert count_rows(Alert, Alert.kind == "alarm") == alarms
 
 
 def test_missing_fields_never_500(sender, incident_record):
