@@ -10,8 +10,10 @@ stored twice). In one run it:
    N over the time from the first request to the last answer;
 3. inserts the same N records (receipt + incident + kinds rows) into a second fresh database of
    the same kind with SQLAlchemy Core executemany, one transaction per batch of the same size;
-4. prints both rates and their ratio, and checks that exactly N incidents exist (no loss, no
-   duplicates), also after resending a batch.
+4. sends --single-records more records one per POST to the same server (what a phone does with
+   a single report), for the batch-against-single ratio;
+5. prints the rates and their ratios, and checks that exactly the records sent exist (no loss,
+   no duplicates), also after resending a batch.
 
     .venv/bin/python bench/sync_ingest.py
     .venv/bin/python bench/sync_ingest.py --database-url postgresql://postgres@127.0.0.1/bench_ingest
@@ -306,6 +308,8 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--senders", type=int, default=2, help="concurrent HTTP senders")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--single-records", type=int, default=1_000,
+                        help="records then sent one per POST, for the batch-against-single ratio")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -319,8 +323,10 @@ def main() -> int:
             records = make_records(args.records, ids["branch_id"])
             batches = [records[i:i + args.batch_size] for i in range(0, len(records), args.batch_size)]
 
+            singles = make_records(args.single_records, ids["branch_id"])
             with gunicorn(http_db, args.workers, workdir / "gunicorn.log") as base_url:
                 http = run_http(base_url, batches, args.senders)
+                single = run_http(base_url, [[record] for record in singles], args.senders) if singles else None
             http_counts = http_db.counts()
 
             rows = raw_rows(records, raw_ids)
@@ -332,6 +338,7 @@ def main() -> int:
 
     n = args.records
     http_rate = n / http["seconds"]
+    single_rate = args.single_records / single["seconds"] if single else None
     raw_rate = n / raw_seconds
     latencies = sorted(http["latencies"])
     p95 = latencies[int(len(latencies) * 0.95) - 1] if latencies else float("nan")
@@ -344,23 +351,33 @@ def main() -> int:
           f"= {raw_rate * rows_per_record:,.0f} rows/s (Core executemany, one transaction per batch)")
     print(f"  ratio     : raw insert is {raw_rate / http_rate:.1f}x faster; "
           f"sync over HTTP reaches {100 * http_rate / raw_rate:.1f}% of the raw insert rate")
+    if single:
+        single_latencies = sorted(single["latencies"])
+        print(f"  one a POST: {args.single_records} records in {single['seconds']:.2f} s = {single_rate:,.0f} records/s "
+              f"(answer median {statistics.median(single_latencies) * 1000:.0f} ms); batches of {args.batch_size} "
+              f"are {http_rate / single_rate:.1f}x faster")
 
     problems = []
     if http["errors"]:
         problems.append(f"{len(http['errors'])} batches failed, first: {http['errors'][0]}")
     if http["statuses"] != {"created": n}:
         problems.append(f"answers were {http['statuses']}, expected {n} created")
+    if single and (single["errors"] or single["statuses"] != {"created": args.single_records}):
+        problems.append(f"one-a-POST answers were {single['statuses']} with {len(single['errors'])} failures")
     if http["resend"] != {"duplicate"}:
         problems.append(f"resending a batch answered {http['resend']}, expected only duplicate")
     expected = {"record_receipt": n, "incident": n, "incident_kind": 2 * n, "distinct_incidents": n}
-    if http_counts != expected:
-        problems.append(f"HTTP database holds {http_counts}, expected {expected}")
+    total = n + args.single_records
+    expected_http = {"record_receipt": total, "incident": total, "incident_kind": 2 * total,
+                     "distinct_incidents": total}
+    if http_counts != expected_http:
+        problems.append(f"HTTP database holds {http_counts}, expected {expected_http}")
     if raw_counts != expected:
         problems.append(f"raw database holds {raw_counts}, expected {expected}")
     if problems:
         print("  check     : FAILED\n    " + "\n    ".join(problems))
         return 1
-    print(f"  check     : exactly {n} incidents stored over HTTP, none lost, none twice "
+    print(f"  check     : exactly {total} incidents stored over HTTP, none lost, none twice "
           f"(a resent batch answered duplicate and stored nothing)")
     return 0
 
