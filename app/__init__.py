@@ -46,6 +46,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.auth.views import bp as auth_bp
     from app.incidents.views import bp as incidents_bp
+    from app.lone_working.api import bp as lone_working_api_bp
     from app.lone_working.views import bp as lone_working_bp
     from app.main.views import bp as main_bp
     from app.supervise.views import bp as supervise_bp
@@ -55,6 +56,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(incidents_bp, url_prefix="/incidents")
     app.register_blueprint(sync_bp, url_prefix="/api/v1")
+    app.register_blueprint(lone_working_api_bp, url_prefix="/api/v1")
     app.register_blueprint(lone_working_bp, url_prefix="/lone-working")
     app.register_blueprint(supervise_bp, url_prefix="/supervise")
 

@@ -2,6 +2,7 @@
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from app.lone_working.api_schemas import WorkerSessionStateSchema
 from app.sync.registry import record_types
 from app.sync.schemas import RecordEnvelopeSchema, SessionSchema, SyncBatchSchema, SyncResponseSchema
 
@@ -43,6 +44,7 @@ def build_openapi(app) -> dict:
     spec.components.schema("SyncBatch", schema=SyncBatchSchema)
     spec.components.schema("RecordEnvelope", schema=RecordEnvelopeSchema)
     spec.components.schema("SyncResponse", schema=SyncResponseSchema)
+    spec.components.schema("WorkerSessionState", schema=WorkerSessionStateSchema)
     for name, record_type in sorted(record_types().items()):
         for version, schema in sorted(record_type.schemas.items()):
             spec.components.schema(f"{name}_data_v{version}", schema=schema,
@@ -61,6 +63,11 @@ def build_openapi(app) -> dict:
             "400": _error("Malformed JSON, a wrong shape, or a missing or stale CSRF token"),
             "401": _error("Signed out (answered before any CSRF check)"),
             "413": _error("Body or batch over the limit")}}})
+    spec.path(path="/api/v1/lone-working/session", operations={"get": {
+        "summary": "The signed-in worker's running lone-working session as the server sees it (null when none)",
+        "responses": {"200": {"description": "Signed in",
+                              "content": {"application/json": {"schema": "WorkerSessionState"}}},
+                      "401": _error("Signed out")}}})
     spec.path(path="/healthz", operations={"get": {
         "summary": "Health: 200 when the database answers, 503 otherwise",
         "responses": {"200": {"description": "ok"}, "503": {"description": "database unreachable"}}}})
