@@ -48,9 +48,17 @@ def next_occurrence_of(wall_time: time, after: datetime, zone: ZoneInfo) -> date
     """
     local_day: date = after.astimezone(zone).date()
     for days in range(0, 3):
-        candidate = wall_clock_to_instant(datetime.combine(local_day + timedelta(days=days), wall_time), zone)
+        wall = datetime.combine(local_day + timedelta(days=days), wall_time)
+        candidate = wall_clock_to_instant(wall, zone)
         if candidate > after:
             return candidate
+        # When the clocks go back an hour is shown twice: its second showing may still be ahead
+        # ("01:30" said at 01:45 BST is 01:30 GMT, 45 minutes later, not tomorrow). In the hour
+        # skipped in spring, fold=1 is earlier than the candidate, so never after it.
+        if wall.tzinfo is None:
+            repeated = _utc(wall.replace(tzinfo=zone, fold=1))
+            if repeated > after:
+                return repeated
     raise ValueError("no next occurrence")  # unreachable: a wall time recurs every day
 
 
@@ -86,9 +94,22 @@ def next_check_in_due(anchor: datetime, interval_minutes: int) -> datetime:
     return _utc(anchor) + timedelta(minutes=interval_minutes)
 
 
-def deadline(next_due: datetime, planned_end: datetime | None) -> datetime:
-    """The session's next deadline: the next check-in or the planned end, whichever is first."""
+def deadline(next_due: datetime | None, planned_end: datetime | None) -> datetime | None:
+    """The session's next deadline: the next check-in or the planned end, whichever is first.
+
+    Either may be missing on the phone (a start with no interval chosen); None if both are.
+    """
+    if next_due is None:
+        return _utc(planned_end) if planned_end is not None else None
     return _utc(min(next_due, planned_end)) if planned_end is not None else _utc(next_due)
+
+
+def deadline_kind(next_due: datetime | None, planned_end: datetime | None) -> str | None:
+    """Which deadline comes first: "end" (the planned end, strictly before the check-in) or
+    "check_in"; None if there is neither. The phone words its countdown by it."""
+    if planned_end is not None and (next_due is None or planned_end < next_due):
+        return "end"
+    return "check_in" if next_due is not None else None
 
 
 def overdue_time(deadline_at: datetime, grace_minutes: int) -> datetime:
@@ -160,8 +181,10 @@ def next_escalation_time(fired_at: datetime, next_level_delay_minutes: int | Non
 
 def retry_delay(attempts: int) -> timedelta:
     """How long to wait before retrying a failed email, after `attempts` attempts."""
-    delay = BACKOFF_FIRST * (2 ** max(attempts - 1, 0))
-    return min(delay, BACKOFF_MAX)
+    # The exponent is capped: 2 ** 42 times 30 s no longer fits in a timedelta, and the sweep
+    # calls this after every failure, however long the mail server has been down.
+    doublings = min(max(attempts - 1, 0), 16)
+    return min(BACKOFF_FIRST * (2 ** doublings), BACKOFF_MAX)
 
 
 def format_duration(delta: timedelta) -> str:
@@ -176,3 +199,24 @@ def format_duration(delta: timedelta) -> str:
     hours, minutes = divmod(minutes, 60)
     text = f"{hours} h {minutes:02d} min"
     return f"{days} d {text}" if days else text
+
+
+def format_countdown(delta: timedelta) -> str:
+    """"1 h 05 min", "4 min 05 s", "40 s": the phone's countdown, seconds shown under an hour."""
+    seconds = int(abs(delta.total_seconds()))
+    if 60 <= seconds < 60 * 60:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return format_duration(delta)
+
+
+def interval_label(minutes: int | None) -> str:
+    """How often to check in, as the start form and the status screen say it ("Every 30 minutes",
+    "Every hour", "Every 1 h 30 min"); "" when there is no interval."""
+    if not minutes:
+        return ""
+    if minutes < 60:
+        return f"Every {minutes} minutes"
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return "Every hour" if hours == 1 else f"Every {hours} hours"
+    return f"Every {minutes // 60} h {minutes % 60} min"

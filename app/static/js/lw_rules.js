@@ -1,0 +1,434 @@
+/* The lone-working rules on the phone: app/lone_working/rules.py, one function for one function,
+ * and the start form's checks of app/lone_working/schemas.py (SessionStartedV1), with the same
+ * words. Pure functions: no page, no storage, no clock (`now` is always given).
+ *
+ * Both sides run every case of tests/lone_working/rule_cases.json (pytest against rules.py and
+ * the schema, node --test against this file), so a rule changed on one side only fails a test.
+ * Change a rule on both sides and in that table together.
+ *
+ * Times: an instant is epoch milliseconds; every function also takes an ISO string (with an
+ * offset, or without one = the phone's wall clock) or a Date. Instants come back as epoch ms.
+ * Durations are milliseconds. Wall-clock times are read in the browser's own time zone (the
+ * server reads them in the service's zone, Europe/London): across a clock change, "03:00" is
+ * the next time the phone's clock shows 03:00, and interval arithmetic is in real minutes.
+ *
+ * Exported as self.SaferRules (window.SaferRules in a page; module.exports under Node):
+ *   MIN_INTERVAL_MINUTES, MAX_INTERVAL_MINUTES, MIN_DURATION_MINUTES, MAX_DURATION_MINUTES,
+ *   URGENCY_RANK, URGENCY_LABELS, PLACE_KINDS, BACKOFF_FIRST_MS, BACKOFF_MAX_MS, MAX_ID
+ *   instant(value) -> ms | null                         an ISO string, Date or ms as ms (null if not a time)
+ *   wallClockToInstant(isoText) -> ms | null            wall_clock_to_instant
+ *   nextOccurrenceOf('HH:MM', after) -> ms | null       next_occurrence_of ("HH:MM" already past = tomorrow)
+ *   resolvePlannedEnd(value, startedAt) -> ms | null    resolve_planned_end (null: not a time the server reads)
+ *   effectiveTime(recordedAt, receivedAt, skewSeconds, skewLimitSeconds) -> ms
+ *   nextCheckInDue(anchor, intervalMinutes) -> ms
+ *   deadline(nextDue, plannedEnd) -> ms | null
+ *   deadlineKind(nextDue, plannedEnd) -> 'check_in' | 'end' | null
+ *   overdueTime(deadlineAt, graceMinutes) -> ms
+ *   isOverdue(now, deadlineAt, graceMinutes) -> bool
+ *   extendedEnd(currentEnd, actedAt, minutes) -> ms
+ *   urgency(now, {active, deadlineAt, graceMinutes, dueSoonMinutes, openAlertKinds: [...]})
+ *       -> 'alarm' | 'overdue' | 'due_soon' | 'fine' | 'finished'
+ *   isStaleContact(now, lastContactReceivedAt, staleMinutes) -> bool
+ *   lateCheckIn(checkInAt, checkInReceivedAt, alertCauseAt, alertRaisedAt)
+ *       -> null | {checkedInAt, receivedAt, inTimeOnPhone}
+ *   nextEscalationTime(firedAt, nextLevelDelayMinutes) -> ms | null
+ *   retryDelay(attempts) -> ms
+ *   formatDuration(ms) -> '40 s' | '12 min' | '1 h 05 min' | '2 d 3 h 00 min'   (the board)
+ *   formatCountdown(ms) -> '40 s' | '4 min 05 s' | '1 h 05 min'                (the phone's countdown)
+ *   intervalLabel(minutes) -> 'Every 30 minutes' | 'Every hour' | 'Every 1 h 30 min' | ''
+ *   checkStart(fields) -> {field: [messages]}   ({} when the server would accept the start form)
+ *
+ * Where the server reads more than this file does (ISO basic format "20260701T1730", "HH:MMZ",
+ * underscores or non-ASCII digits in numbers), the phone refuses: it may be stricter than the
+ * server, never more lenient, so a worker is never told a session runs that the server refuses.
+ */
+(function (root) {
+  'use strict';
+
+  var MINUTE_MS = 60000;
+  var MIN_INTERVAL_MINUTES = 5;
+  var MAX_INTERVAL_MINUTES = 24 * 60;
+  var MIN_DURATION_MINUTES = 5;
+  var MAX_DURATION_MINUTES = 7 * 24 * 60;
+  var MAX_ID = 2147483647;                      // ids are 32-bit integers in the database
+  var PLAUSIBLE_YEARS = [1970, 2100];           // a planned end's year: first <= year < last
+  var BACKOFF_FIRST_MS = 30000;
+  var BACKOFF_MAX_MS = 15 * MINUTE_MS;
+
+  var URGENCY_RANK = { alarm: 0, overdue: 1, due_soon: 2, fine: 3, finished: 4 };
+  var URGENCY_LABELS = { alarm: 'Alarm', overdue: 'Overdue', due_soon: 'Due soon', fine: 'Fine', finished: 'Finished' };
+  var PLACE_KINDS = { branch: 'Branch', mobile_stop: 'Mobile library route or stop', home_visit: 'Home visit',
+                      other: 'Somewhere else' };
+  var NEEDS_PLACE = { mobile_stop: true, home_visit: true, other: true };
+
+  // The server's words (schemas.py); kept identical, the case table compares them.
+  var WORDS = {
+    kind: 'Choose the kind of place.',
+    branchInvalid: 'Choose a branch from the list.',
+    branchMissing: 'Choose the branch.',
+    placeMissing: 'Say where: the route or stop, the address, or a short description.',
+    endMissing: 'Say when you expect to finish.',
+    endInvalid: 'Give the planned end as a time (HH:MM) or a date and time.',
+    endYear: "Give a planned end between 1970 and 2100; check the phone's clock.",
+    duration: 'Give between 5 minutes and 7 days.',
+    interval: 'Check in every 5 minutes to 24 hours (1440 minutes).',
+    notNull: 'Field may not be null.',
+    notString: 'Not a valid string.',
+    notInteger: 'Not a valid integer.'
+  };
+
+  function has(object, key) { return Object.prototype.hasOwnProperty.call(object, key); }
+
+  function pad(n) { return (n < 10 ? '0' : '') + n; }
+
+  /* Python's str.strip(): exactly the characters str.isspace() calls space (JS's trim() differs). */
+  var PY_SPACE = '\\t\\n\\u000b\\f\\r\\u001c-\\u001f \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+  var PY_STRIP = new RegExp('^[' + PY_SPACE + ']+|[' + PY_SPACE + ']+$', 'g');
+  function pyStrip(text) { return String(text).replace(PY_STRIP, ''); }
+
+  /* Python's len(): code points, not UTF-16 units. */
+  function codePoints(text) { return Array.from(text).length; }
+
+  /* ---------- reading times ---------- */
+
+  function daysInMonth(year, month) {
+    return [31, (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28, 31, 30, 31, 30,
+            31, 31, 30, 31, 30, 31][month - 1];
+  }
+
+  function utcMs(y, mo, d, h, mi, s, ms) {
+    var date = new Date(0);
+    date.setUTCFullYear(y, mo - 1, d);
+    date.setUTCHours(h, mi, s, ms);
+    return date.getTime();
+  }
+
+  /* The phone's wall clock as an instant. A time skipped when the clocks go forward is read with
+   * the offset before the change, a repeated one as the first: the same as the server's fold=0. */
+  function localMs(y, mo, d, h, mi, s, ms) {
+    if (y >= 100) { return new Date(y, mo - 1, d, h, mi, s, ms).getTime(); }
+    var date = new Date(2000, 0, 1);
+    date.setFullYear(y, mo - 1, d);
+    date.setHours(h, mi, s, ms);
+    return date.getTime();
+  }
+
+  // What datetime.fromisoformat reads, in its extended form: a date, optionally a time, optionally an offset.
+  var ISO_DATE_TIME = new RegExp('^(\\d{4})-(\\d{2})-(\\d{2})' +
+    '(?:[T ](\\d{2}):(\\d{2})(?::(\\d{2})(?:[.,](\\d{1,6}))?)?(Z|[+-]\\d{2}(?::?\\d{2})?)?)?$');
+
+  /* An ISO date-time as its parts ({year, month, ..., offsetMinutes or null}); null if not one. */
+  function parseIsoDateTime(text) {
+    var m = ISO_DATE_TIME.exec(text);
+    if (!m) { return null; }
+    var p = { year: +m[1], month: +m[2], day: +m[3], hour: +(m[4] || 0), minute: +(m[5] || 0),
+              second: +(m[6] || 0), ms: m[7] ? Math.floor(+(m[7] + '00000').slice(0, 6) / 1000) : 0,
+              offsetMinutes: null };
+    if (p.year < 1 || p.month < 1 || p.month > 12 || p.day < 1 || p.day > daysInMonth(p.year, p.month) ||
+        p.hour > 23 || p.minute > 59 || p.second > 59) { return null; }
+    if (m[8]) {
+      if (m[8] === 'Z') {
+        p.offsetMinutes = 0;
+      } else {
+        var digits = m[8].slice(1).replace(':', '');
+        var hours = +digits.slice(0, 2);
+        var minutes = +(digits.slice(2, 4) || 0);
+        if (hours > 23 || minutes > 59) { return null; }
+        p.offsetMinutes = (m[8].charAt(0) === '-' ? -1 : 1) * (hours * 60 + minutes);
+      }
+    }
+    return p;
+  }
+
+  function instantOfParts(p) {
+    if (p.offsetMinutes === null) { return localMs(p.year, p.month, p.day, p.hour, p.minute, p.second, p.ms); }
+    return utcMs(p.year, p.month, p.day, p.hour, p.minute, p.second, p.ms) - p.offsetMinutes * MINUTE_MS;
+  }
+
+  /* "HH:MM" or "HH:MM:SS" as [hours, minutes, seconds]; null if not a time of day. */
+  function parseWallTime(text) {
+    var m = /^(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(text);
+    if (!m || +m[1] > 23 || +m[2] > 59 || +(m[3] || 0) > 59) { return null; }
+    return [+m[1], +m[2], +(m[3] || 0)];
+  }
+
+  /* Python keeps microseconds (isoformat may print 6 digits); this reads them too. */
+  function instant(value) {
+    if (value === null || value === undefined || value === '') { return null; }
+    if (typeof value === 'number') { return isFinite(value) ? value : null; }
+    if (value instanceof Date || Object.prototype.toString.call(value) === '[object Date]') {
+      var time = value.getTime();
+      return isNaN(time) ? null : time;
+    }
+    var parts = parseIsoDateTime(pyStrip(value));
+    return parts ? instantOfParts(parts) : null;
+  }
+
+  /* An instant a rule cannot do without: a wrong one is a programming error, not a worker's. */
+  function need(value, name) {
+    var ms = instant(value);
+    if (ms === null) { throw new TypeError(name + ' is not a time: ' + value); }
+    return ms;
+  }
+
+  function optional(value, name) {
+    return value === null || value === undefined ? null : need(value, name);
+  }
+
+  /* ---------- the rules (rules.py) ---------- */
+
+  function wallClockToInstant(text) {
+    var parts = typeof text === 'string' ? parseIsoDateTime(pyStrip(text)) : null;
+    return parts ? instantOfParts(parts) : null;
+  }
+
+  /* The first instant after `after` at which the phone's clock shows the time. "Finish at 01:00"
+   * said at 22:00 means 01:00 tomorrow; days are counted on the calendar, not as 24 hours. */
+  function nextOccurrenceOf(wallTime, after) {
+    var hms = typeof wallTime === 'string' ? parseWallTime(pyStrip(wallTime)) : null;
+    if (!hms) { return null; }
+    var from = need(after, 'after');
+    var day = new Date(from);
+    for (var days = 0; days < 3; days += 1) {
+      var y = day.getFullYear(), mo = day.getMonth() + 1, d = day.getDate() + days;
+      var candidate = localMs(y, mo, d, hms[0], hms[1], hms[2], 0);
+      if (candidate > from) { return candidate; }
+      var repeated = repeatedShowing(candidate, utcMs(y, mo, d, hms[0], hms[1], hms[2], 0));
+      if (repeated !== null && repeated > from) { return repeated; }
+    }
+    return null;   // unreachable: a wall time recurs every day
+  }
+
+  /* When the clocks go back an hour is shown twice: the second instant at which the clock shows
+   * the wall time `wallAsUtc` (that time's fields read as UTC) shown first at `first`; null if it
+   * is shown once. Any zone: the offsets a day either side are tried. */
+  function repeatedShowing(first, wallAsUtc) {
+    var offsets = [new Date(first - 86400000).getTimezoneOffset(), new Date(first + 86400000).getTimezoneOffset()];
+    for (var i = 0; i < offsets.length; i += 1) {
+      var at = wallAsUtc + offsets[i] * MINUTE_MS;   // getTimezoneOffset is UTC minus local
+      if (at > first && new Date(at).getTimezoneOffset() === offsets[i]) { return at; }
+    }
+    return null;
+  }
+
+  /* A planned end as the form gave it: an ISO date-time (with offset, or the phone's wall clock)
+   * or "HH:MM" (the next time the clock shows it after the start). null: not one of those. */
+  function resolvePlannedEnd(value, startedAt) {
+    if (typeof value !== 'string') { return null; }
+    var text = pyStrip(value);
+    if (codePoints(text) <= 8 && text.indexOf(':') >= 0 && text.indexOf('T') < 0) {
+      return nextOccurrenceOf(text, startedAt);
+    }
+    return wallClockToInstant(text);
+  }
+
+  /* When the server believes a worker acted: the phone's time, corrected by the measured skew
+   * when the phone's clock is known to be wrong, never later than the server heard it. */
+  function effectiveTime(recordedAt, receivedAt, skewSeconds, skewLimitSeconds) {
+    var moment = need(recordedAt, 'recordedAt');
+    if (skewSeconds !== null && skewSeconds !== undefined && Math.abs(skewSeconds) > skewLimitSeconds) {
+      moment += skewSeconds * 1000;
+    }
+    return Math.min(moment, need(receivedAt, 'receivedAt'));
+  }
+
+  function nextCheckInDue(anchor, intervalMinutes) {
+    return need(anchor, 'anchor') + intervalMinutes * MINUTE_MS;
+  }
+
+  function deadline(nextDue, plannedEnd) {
+    var due = optional(nextDue, 'nextDue');
+    var end = optional(plannedEnd, 'plannedEnd');
+    if (due === null) { return end; }
+    return end === null ? due : Math.min(due, end);
+  }
+
+  function deadlineKind(nextDue, plannedEnd) {
+    var due = optional(nextDue, 'nextDue');
+    var end = optional(plannedEnd, 'plannedEnd');
+    if (end !== null && (due === null || end < due)) { return 'end'; }
+    return due !== null ? 'check_in' : null;
+  }
+
+  function overdueTime(deadlineAt, graceMinutes) {
+    return need(deadlineAt, 'deadlineAt') + graceMinutes * MINUTE_MS;
+  }
+
+  function isOverdue(now, deadlineAt, graceMinutes) {
+    if (deadlineAt === null || deadlineAt === undefined) { return false; }
+    return need(now, 'now') >= overdueTime(deadlineAt, graceMinutes);
+  }
+
+  /* Extending adds time to the planned end, or to the moment of extending if that is later. */
+  function extendedEnd(currentEnd, actedAt, minutes) {
+    var end = optional(currentEnd, 'currentEnd');
+    var acted = need(actedAt, 'actedAt');
+    return (end === null ? acted : Math.max(end, acted)) + minutes * MINUTE_MS;
+  }
+
+  /* An open alarm or duress alert outranks everything; an open overdue alert keeps a session
+   * overdue even after a late check-in, until a person closes it. */
+  function urgency(now, options) {
+    var kinds = {};
+    (options.openAlertKinds || []).forEach(function (kind) { kinds[kind] = true; });
+    if (kinds.alarm || kinds.duress) { return 'alarm'; }
+    if (kinds.overdue) { return 'overdue'; }
+    if (!options.active) { return 'finished'; }
+    var at = need(now, 'now');
+    var deadlineAt = optional(options.deadlineAt, 'deadlineAt');
+    if (isOverdue(at, deadlineAt, options.graceMinutes)) { return 'overdue'; }
+    if (deadlineAt !== null && at >= deadlineAt - options.dueSoonMinutes * MINUTE_MS) { return 'due_soon'; }
+    return 'fine';
+  }
+
+  function isStaleContact(now, lastContactReceivedAt, staleMinutes) {
+    var last = optional(lastContactReceivedAt, 'lastContactReceivedAt');
+    return last === null || need(now, 'now') - last > staleMinutes * MINUTE_MS;
+  }
+
+  /* A check-in that reached the server after an overdue alert was raised; null if none. */
+  function lateCheckIn(checkInAt, checkInReceivedAt, alertCauseAt, alertRaisedAt) {
+    var checkedIn = optional(checkInAt, 'checkInAt');
+    var received = optional(checkInReceivedAt, 'checkInReceivedAt');
+    if (checkedIn === null || received === null || received <= need(alertRaisedAt, 'alertRaisedAt')) { return null; }
+    return { checkedInAt: checkedIn, receivedAt: received, inTimeOnPhone: checkedIn <= need(alertCauseAt, 'alertCauseAt') };
+  }
+
+  function nextEscalationTime(firedAt, nextLevelDelayMinutes) {
+    if (nextLevelDelayMinutes === null || nextLevelDelayMinutes === undefined) { return null; }
+    return need(firedAt, 'firedAt') + nextLevelDelayMinutes * MINUTE_MS;
+  }
+
+  /* 30 s, 1, 2, 4, 8 min... never more than 15 minutes apart. */
+  function retryDelay(attempts) {
+    var doublings = Math.min(Math.max(attempts - 1, 0), 16);
+    return Math.min(BACKOFF_FIRST_MS * Math.pow(2, doublings), BACKOFF_MAX_MS);
+  }
+
+  /* ---------- words ---------- */
+
+  function wholeSeconds(ms) { return Math.floor(Math.abs(ms) / 1000); }
+
+  /* "1 h 05 min", "12 min", "40 s": for the board. */
+  function formatDuration(ms) {
+    var seconds = wholeSeconds(ms);
+    if (seconds < 60) { return seconds + ' s'; }
+    var minutes = Math.floor(seconds / 60);
+    if (minutes < 60) { return minutes + ' min'; }
+    var days = Math.floor(minutes / (24 * 60));
+    var text = Math.floor(minutes / 60) % 24 + ' h ' + pad(minutes % 60) + ' min';
+    return days ? days + ' d ' + text : text;
+  }
+
+  /* "1 h 05 min", "4 min 05 s", "40 s": a countdown that still reads well at a glance. */
+  function formatCountdown(ms) {
+    var seconds = wholeSeconds(ms);
+    if (seconds >= 60 && seconds < 3600) { return Math.floor(seconds / 60) + ' min ' + pad(seconds % 60) + ' s'; }
+    return formatDuration(ms);
+  }
+
+  function intervalLabel(minutes) {
+    minutes = +minutes;
+    if (!minutes) { return ''; }
+    if (minutes < 60) { return 'Every ' + minutes + ' minutes'; }
+    if (minutes % 60 === 0) { return minutes === 60 ? 'Every hour' : 'Every ' + (minutes / 60) + ' hours'; }
+    return 'Every ' + Math.floor(minutes / 60) + ' h ' + (minutes % 60) + ' min';
+  }
+
+  /* ---------- the start form (schemas.SessionStartedV1) ---------- */
+
+  /* A whole number as marshmallow's Integer reads it; undefined if it is not one. */
+  function integerOf(value) {
+    if (typeof value === 'number') { return isFinite(value) ? Math.trunc(value) : undefined; }
+    if (typeof value !== 'string') { return undefined; }
+    var text = pyStrip(value);
+    return /^[+-]?[0-9]+$/.test(text) ? parseInt(text, 10) : undefined;
+  }
+
+  /* The planned end's own check (schemas.PlannedEnd); a message, or null if it is readable. */
+  function plannedEndProblem(text) {
+    if (codePoints(text) <= 8 && text.indexOf(':') >= 0 && text.indexOf('T') < 0) {
+      return parseWallTime(text) ? null : WORDS.endInvalid;
+    }
+    var parts = parseIsoDateTime(text);
+    if (!parts) { return WORDS.endInvalid; }
+    return parts.year >= PLAUSIBLE_YEARS[0] && parts.year < PLAUSIBLE_YEARS[1] ? null : WORDS.endYear;
+  }
+
+  /* The start form's answers (as the form gives them: strings; an empty answer is no answer) ->
+   * {field: [messages]}, as the server would answer them; {} when it would accept them.
+   * As on the server, "choose the branch", "say where" and "say when" are checked only once
+   * every answer is readable. Checks the fields the worker fills in; other keys are ignored. */
+  function checkStart(fields) {
+    var data = {};
+    Object.keys(fields || {}).forEach(function (key) { if (fields[key] !== '') { data[key] = fields[key]; } });
+    var errors = {};
+    var values = {};
+    function fail(name, message) { errors[name] = [message]; }
+
+    function string(name, required, nullable) {
+      if (!has(data, name) || (nullable && data[name] === null)) {
+        if (required) { fail(name, WORDS.kind); }
+        return undefined;
+      }
+      if (data[name] === null) { fail(name, WORDS.notNull); return undefined; }
+      if (typeof data[name] !== 'string') { fail(name, WORDS.notString); return undefined; }
+      return data[name];
+    }
+
+    function integer(name, min, max, invalid, outOfRange) {
+      if (!has(data, name) || data[name] === null) { return null; }
+      var number = integerOf(data[name]);
+      if (number === undefined) { fail(name, invalid); return null; }
+      if (number < min || number > max) { fail(name, outOfRange); return null; }
+      return number;
+    }
+
+    function trimmed(name, maxLength) {
+      var text = string(name, false, false);
+      if (text === undefined) { return ''; }
+      text = pyStrip(text);
+      if (codePoints(text) > maxLength) { fail(name, 'Longer than maximum length ' + maxLength + '.'); }
+      return text;
+    }
+
+    var kind = string('place_kind', true, false);
+    if (kind !== undefined && !has(PLACE_KINDS, kind)) { fail('place_kind', WORDS.kind); }
+    values.branch_id = integer('branch_id', 1, MAX_ID, WORDS.branchInvalid, WORDS.branchInvalid);
+    values.place = trimmed('place', 300);
+    var end = string('planned_end_at', false, true);
+    if (end !== undefined) {
+      var problem = plannedEndProblem(pyStrip(end));
+      if (problem) { fail('planned_end_at', problem); }
+    }
+    values.duration_minutes = integer('duration_minutes', MIN_DURATION_MINUTES, MAX_DURATION_MINUTES,
+                                      WORDS.notInteger, WORDS.duration);
+    integer('check_in_interval_minutes', MIN_INTERVAL_MINUTES, MAX_INTERVAL_MINUTES, WORDS.notInteger, WORDS.interval);
+    trimmed('note', 1000);
+    if (Object.keys(errors).length) { return errors; }
+
+    if (kind === 'branch' && !values.branch_id) {
+      fail('branch_id', WORDS.branchMissing);
+    } else if (has(NEEDS_PLACE, kind) && !values.place) {
+      fail('place', WORDS.placeMissing);
+    }
+    if (end === undefined && values.duration_minutes === null) { fail('planned_end_at', WORDS.endMissing); }
+    return errors;
+  }
+
+  var SaferRules = {
+    MIN_INTERVAL_MINUTES: MIN_INTERVAL_MINUTES, MAX_INTERVAL_MINUTES: MAX_INTERVAL_MINUTES,
+    MIN_DURATION_MINUTES: MIN_DURATION_MINUTES, MAX_DURATION_MINUTES: MAX_DURATION_MINUTES,
+    URGENCY_RANK: URGENCY_RANK, URGENCY_LABELS: URGENCY_LABELS, PLACE_KINDS: PLACE_KINDS,
+    BACKOFF_FIRST_MS: BACKOFF_FIRST_MS, BACKOFF_MAX_MS: BACKOFF_MAX_MS, MAX_ID: MAX_ID,
+    instant: instant, wallClockToInstant: wallClockToInstant, nextOccurrenceOf: nextOccurrenceOf,
+    resolvePlannedEnd: resolvePlannedEnd, effectiveTime: effectiveTime, nextCheckInDue: nextCheckInDue,
+    deadline: deadline, deadlineKind: deadlineKind, overdueTime: overdueTime, isOverdue: isOverdue,
+    extendedEnd: extendedEnd, urgency: urgency, isStaleContact: isStaleContact, lateCheckIn: lateCheckIn,
+    nextEscalationTime: nextEscalationTime, retryDelay: retryDelay, formatDuration: formatDuration,
+    formatCountdown: formatCountdown, intervalLabel: intervalLabel, checkStart: checkStart
+  };
+
+  root.SaferRules = SaferRules;
+  if (typeof module !== 'undefined' && module.exports) { module.exports = SaferRules; }
+}(typeof self !== 'undefined' ? self : this));
