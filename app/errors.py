@@ -59,6 +59,7 @@ def register_error_handlers(app: Flask) -> None:
         app.logger.exception("unhandled error")
         db.session.rollback()
         if wants_json():
-            return api_error(500, "server_error", "Something went wrong on the server. Nothing was lost on your phone; it will try again.")
+            return api_error(500, "server_error",
+                             "Something went wrong on the server. Nothing was lost on your phone; it will try again.")
         return render_template("main/error.html", code=500, title="Something went wrong",
                                message=InternalServerError.description), 500

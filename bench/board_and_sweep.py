@@ -17,11 +17,10 @@ Usage:
 import argparse
 import hashlib
 import os
-import statistics
 import sys
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -88,8 +87,9 @@ def seed(db, now):
         users = [{"id": u, "email": f"worker{u}@big.example", "name": f"Worker {u}", "password_hash": password,
                   "role": "staff", "library_service_id": 1, "team_id": (u - 1) % TEAMS + 1, "active": True,
                   "created_at": now} for u in range(1, WORKERS + 1)]
-        users.append({"id": WORKERS + 1, "email": "sup@big.example", "name": "Big Supervisor", "password_hash": password,
-                      "role": "supervisor", "library_service_id": 1, "team_id": 1, "active": True, "created_at": now})
+        users.append({"id": WORKERS + 1, "email": "sup@big.example", "name": "Big Supervisor",
+                      "password_hash": password, "role": "supervisor", "library_service_id": 1, "team_id": 1,
+                      "active": True, "created_at": now})
         users.append({"id": WORKERS + 2, "email": "admin@big.example", "name": "Big Admin", "password_hash": password,
                       "role": "admin", "library_service_id": 1, "team_id": None, "active": True, "created_at": now})
         conn.execute(User.__table__.insert(), users)
@@ -151,7 +151,8 @@ def seed(db, now):
                             "received_at": at, "clock_skew_seconds": 0, "clock_flag": None, "via": "sync"},
                            {"id": eid, "session_id": sid, "worker_id": worker, "kind": kind, "sequence": seq,
                             "recorded_at": at, "recorded_offset_minutes": 60, "received_at": at, "effective_at": at,
-                            "clock_flag": None, "data": {}, "finish_pin": "none" if kind == "session_finished" else None})
+                            "clock_flag": None, "data": {},
+                            "finish_pin": "none" if kind == "session_finished" else None})
 
         receipts, events = [], []
         for receipt, event in receipts_and_events():
@@ -171,7 +172,8 @@ def seed(db, now):
             "team_id": (worker - 1) % TEAMS + 1, "worker_id": worker, "session_id": sid, "source_event_id": None,
             "cause_at": created, "raised_at": created, "level": 1, "next_escalation_at": None,
             "acknowledged_at": created, "acknowledged_by_id": WORKERS + 1, "resolved_at": created,
-            "resolved_by_id": WORKERS + 1, "outcome": "false_alarm"} for sid, worker, created in past_ids[:PAST_ALERTS]])
+            "resolved_by_id": WORKERS + 1, "outcome": "false_alarm"}
+            for sid, worker, created in past_ids[:PAST_ALERTS]])
         conn.execute(alert_t.insert(), [{
             "dedupe_key": f"alarm:{uuid.uuid4()}", "kind": "alarm", "library_service_id": 1,
             "team_id": (w - 1) % TEAMS + 1, "worker_id": w, "session_id": active_ids[w - 1], "source_event_id": None,
@@ -216,7 +218,7 @@ def main():
 
     app = make_app(args.database)
     with app.app_context():
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         seconds, active_ids = seed(db, now)
         events = db.session.scalar(sa.select(sa.func.count()).select_from(LoneWorkingEvent))
         sessions = db.session.scalar(sa.select(sa.func.count()).select_from(LoneWorkingSession))
@@ -244,7 +246,8 @@ def main():
             return None
 
         run_sweep(send=no_mail)  # settle: raise whatever is already due
-        figures["sweep_idle"] = measure("sweep, nothing new (the usual pass)", lambda: run_sweep(send=no_mail), args.runs)
+        figures["sweep_idle"] = measure("sweep, nothing new (the usual pass)", lambda: run_sweep(send=no_mail),
+                                        args.runs)
 
         table = LoneWorkingSession.__table__
         batches = iter([active_ids[i:i + 50] for i in range(1000, 1000 + 50 * 20, 50)])

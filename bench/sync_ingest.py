@@ -35,7 +35,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import requests
@@ -202,7 +202,7 @@ def signed_in_session(base_url: str) -> tuple[requests.Session, str]:
 
 
 def send_batch(session, token, base_url, batch) -> list[dict]:
-    body = {"sent_at": datetime.now(timezone.utc).isoformat(), "records": batch}
+    body = {"sent_at": datetime.now(UTC).isoformat(), "records": batch}
     response = session.post(base_url + "/api/v1/sync", json=body, headers={"X-CSRFToken": token}, timeout=120)
     if response.status_code != 200:
         raise RuntimeError(f"sync answered {response.status_code}: {response.text[:300]}")
@@ -255,7 +255,7 @@ def run_http(base_url: str, batches: list[list[dict]], senders: int) -> dict:
 
 def raw_rows(records: list[dict], ids: dict) -> list[tuple[list, list, list]]:
     """The rows the app would write for each record, built before timing starts."""
-    received = datetime.now(timezone.utc)
+    received = datetime.now(UTC)
     rows = []
     for record in records:
         data = record["data"]
@@ -353,7 +353,8 @@ def main() -> int:
           f"sync over HTTP reaches {100 * http_rate / raw_rate:.1f}% of the raw insert rate")
     if single:
         single_latencies = sorted(single["latencies"])
-        print(f"  one a POST: {args.single_records} records in {single['seconds']:.2f} s = {single_rate:,.0f} records/s "
+        print(f"  one a POST: {args.single_records} records in {single['seconds']:.2f} s = "
+              f"{single_rate:,.0f} records/s "
               f"(answer median {statistics.median(single_latencies) * 1000:.0f} ms); batches of {args.batch_size} "
               f"are {http_rate / single_rate:.1f}x faster")
 

@@ -1,7 +1,7 @@
 """Fixtures shared by every test: an app on a fresh database (SQLite, or TEST_DATABASE_URL)."""
 import os
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -99,7 +99,7 @@ class AuthActions:
 
     def sync(self, records, sent_at=None, token=None):
         token = token or self.api_token()
-        body = {"sent_at": (sent_at or datetime.now(timezone.utc)).isoformat(), "records": records}
+        body = {"sent_at": (sent_at or datetime.now(UTC)).isoformat(), "records": records}
         return self.client.post("/api/v1/sync", json=body, headers={"X-CSRFToken": token})
 
 

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import uuid
+from datetime import UTC
 
 import pytest
 import sqlalchemy as sa
@@ -103,7 +104,7 @@ def test_migrations_go_down_to_nothing_and_up_again(empty_database_app):
 
 def test_the_upgraded_schema_holds_a_synced_incident(empty_database_app, tmp_path):
     """Not just the same tables on paper: the migrated database takes a real record end to end."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from app.auth.models import User
     from app.incidents.models import Incident
@@ -116,7 +117,7 @@ def test_the_upgraded_schema_holds_a_synced_incident(empty_database_app, tmp_pat
     with app.app_context():
         create_demo_data("migration test password")
         worker = db.session.scalar(sa.select(User).where(User.email == "worker@demo.example"))
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         record = {"id": str(uuid.uuid4()), "type": "incident", "recorded_at": now.isoformat(),
                   "data": {"occurred_at": (now - timedelta(minutes=5)).isoformat(), "branch_id": worker.team.branch_id,
                            "location": "toilets", "kinds": ["drugs_alcohol"], "severity": "low",

@@ -65,5 +65,5 @@ def demo_data_command(password, if_missing):
     except ValueError as error:
         raise click.ClickException(str(error)) from error
     click.echo("Demo library service ready. Sign in with any of these accounts:")
-    for email, name, role in accounts:
+    for email, _name, role in accounts:
         click.echo(f"  {role:<11} {email:<26} password: {password}")

@@ -2,9 +2,17 @@
 import uuid
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateTimeLocalField, HiddenField, RadioField, SelectField,
-                     SelectMultipleField, StringField, TextAreaField, widgets)
-
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
 from wtforms.fields.choices import SelectChoice
 
 from app.incidents.vocabulary import ACTIONS, KINDS, LOCATIONS, SEVERITIES
@@ -28,14 +36,17 @@ class IncidentForm(FlaskForm):
     record_id = HiddenField(default=lambda: str(uuid.uuid4()))
     occurred_at = DateTimeLocalField("When did it happen?", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
     branch_id = SelectField("Where?", coerce=int, validate_choice=False)
-    location = SelectField("Where exactly?", choices=as_choices([("", "Choose\u2026")] + LOCATIONS), validate_choice=False)
+    location = SelectField("Where exactly?", choices=as_choices([("", "Choose\u2026")] + LOCATIONS),
+                           validate_choice=False)
     location_detail = StringField("More about the place (optional)", description="For example the stop name or street")
-    kinds = CheckboxListField("What kind of behaviour? Choose all that apply", choices=as_choices(KINDS), validate_choice=False)
+    kinds = CheckboxListField("What kind of behaviour? Choose all that apply", choices=as_choices(KINDS),
+                              validate_choice=False)
     severity = RadioField("How serious was it?", choices=as_choices(SEVERITIES), default="low", validate_choice=False)
     description = TextAreaField("What happened?",
                                 description="What was said and done, in order, in the words used if you can.")
-    people_involved = TextAreaField("People involved (optional)",
-                                    description="Describe them: age, clothing, anything distinctive. Names are not needed.")
+    people_involved = TextAreaField(
+        "People involved (optional)",
+        description="Describe them: age, clothing, anything distinctive. Names are not needed.")
     witnesses = TextAreaField("Witnesses (optional)")
     injuries = TextAreaField("Injuries (optional)", description="Who was hurt and how. Leave empty if no one was.")
     police_informed = BooleanField("The police were told")

@@ -69,7 +69,8 @@ def list_reports():
                           page=_in_range(request.args.get("page", 1, type=int)) or 1)
     return render_template("incidents/list.html", page=page, branches=_branch_choices(current_user)[1:],
                            kinds=KINDS, filters={"branch": branch_id, "kind": kind,
-                                                 "from": request.args.get("from", ""), "to": request.args.get("to", "")})
+                                                 "from": request.args.get("from", ""),
+                                                 "to": request.args.get("to", "")})
 
 
 def _in_range(number: int | None) -> int | None:

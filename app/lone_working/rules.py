@@ -6,7 +6,7 @@ All instants are aware datetimes; anything a person typed as a wall-clock time i
 into an instant with zoneinfo (Europe/London by default).
 """
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 MIN_INTERVAL_MINUTES = 5
@@ -24,7 +24,7 @@ BACKOFF_MAX = timedelta(minutes=15)
 def _utc(moment: datetime) -> datetime:
     """Arithmetic on instants is done in UTC: Python adds a timedelta to a zoned datetime on
     the wall clock (23:00 BST + 4 h = 03:00 GMT, which is 5 real hours after)."""
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def wall_clock_to_instant(local: datetime, zone: ZoneInfo) -> datetime:

@@ -110,15 +110,17 @@ class SessionEventData(EventData):
 class SessionStartedV1(EventData):
     """session_started: the record's own id becomes the session's id."""
 
-    place_kind = fields.String(required=True, validate=validate.OneOf(list(PLACE_KINDS), error="Choose the kind of place."),
+    place_kind = fields.String(required=True,
+                               validate=validate.OneOf(list(PLACE_KINDS), error="Choose the kind of place."),
                                error_messages={"required": "Choose the kind of place."})
     branch_id = fields.Integer(load_default=None, allow_none=True,
                                validate=validate.Range(min=1, max=MAX_ID, error="Choose a branch from the list."),
                                error_messages={"invalid": "Choose a branch from the list."})
     place = TrimmedString(load_default="", validate=validate.Length(max=300))
     planned_end_at = PlannedEnd(load_default=None, allow_none=True)
-    duration_minutes = fields.Integer(load_default=None, allow_none=True,
-                                      validate=validate.Range(min=5, max=7 * 24 * 60, error="Give between 5 minutes and 7 days."))
+    duration_minutes = fields.Integer(
+        load_default=None, allow_none=True,
+        validate=validate.Range(min=5, max=7 * 24 * 60, error="Give between 5 minutes and 7 days."))
     check_in_interval_minutes = fields.Integer(
         load_default=None, allow_none=True,
         validate=validate.Range(min=MIN_INTERVAL_MINUTES, max=MAX_INTERVAL_MINUTES,

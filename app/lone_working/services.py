@@ -21,8 +21,7 @@ from app.extensions import db
 from app.lone_working import rules
 from app.lone_working.escalation import insert_ignore, raise_alert
 from app.lone_working.models import LoneWorkingEvent, LoneWorkingSession, WorkerPins
-from app.lone_working.schemas import (AlarmRaisedV1, CheckInV1, SessionExtendedV1, SessionFinishedV1,
-                                      SessionStartedV1)
+from app.lone_working.schemas import AlarmRaisedV1, CheckInV1, SessionExtendedV1, SessionFinishedV1, SessionStartedV1
 from app.lone_working.settings import get_settings
 from app.org.models import Branch
 from app.sync.registry import RecordRejected, RecordType, register_record_type
@@ -129,8 +128,15 @@ def _raise_worker_alert(kind: str, event: LoneWorkingEvent, context: IngestConte
                 team_id=session.team_id if session else user.team_id,
                 session_id=event.session_id, cause_at=event.effective_at, now=context.received_at,
                 source_event_id=event.id,
-                latitude=data.get("latitude") if data.get("latitude") is not None else (session.latitude if session else None),
-                longitude=data.get("longitude") if data.get("longitude") is not None else (session.longitude if session else None))
+                latitude=_event_or_session_coordinate(data, session, "latitude"),
+                longitude=_event_or_session_coordinate(data, session, "longitude"))
+
+
+def _event_or_session_coordinate(data: dict, session, name: str):
+    """The event's own coordinate when the phone had one, else the session's."""
+    if data.get(name) is not None:
+        return data.get(name)
+    return getattr(session, name) if session else None
 
 
 def _store_event(context: IngestContext, receipt, kind: str, session_id, sequence: int, stored: dict,
@@ -171,7 +177,8 @@ def _lock_session(session_id: uuid.UUID, user, now: datetime) -> None:
             "team_id": user.team_id, "created_at": now, "updated_at": now, "status": "active",
             "has_start": False, "place_kind": "other", "place": "", "note": "",
             "check_in_interval_minutes": get_settings(user.library_service_id).default_check_in_minutes,
-            "started_offset_minutes": 0, "last_check_in_offset_minutes": 0, "last_contact_offset_minutes": 0, "event_count": 0, "last_sequence": 0,
+            "started_offset_minutes": 0, "last_check_in_offset_minutes": 0, "last_contact_offset_minutes": 0,
+            "event_count": 0, "last_sequence": 0,
         }, ["id"])
         owner = db.session.scalar(sa.select(table.c.worker_id).where(table.c.id == session_id))
     if owner != user.id:

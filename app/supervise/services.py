@@ -14,8 +14,15 @@ import sqlalchemy.orm as so
 from app.auth.models import User
 from app.extensions import db
 from app.lone_working import rules
-from app.lone_working.models import (OUTCOMES, Alert, AlertAction, AlertLevelFiring, LoneWorkingEvent,
-                                     LoneWorkingSession, Notification)
+from app.lone_working.models import (
+    OUTCOMES,
+    Alert,
+    AlertAction,
+    AlertLevelFiring,
+    LoneWorkingEvent,
+    LoneWorkingSession,
+    Notification,
+)
 from app.lone_working.notify import mail_configured, message_of
 from app.lone_working.settings import get_settings
 

@@ -14,10 +14,24 @@ from app import clock
 from app.lone_working import rules
 from app.lone_working.forms import AcknowledgeForm, NoteForm, ResolveForm
 from app.lone_working.models import OUTCOMES
-from app.supervise.services import (ActionRefused, TextRefused, acknowledge_alert, add_alert_note, alarm_messages,
-                                    alert_history, can_supervise, email_category, email_state, load_board,
-                                    mail_status, resolve_alert, search_past_sessions, session_timeline,
-                                    visible_alert, visible_session)
+from app.supervise.services import (
+    ActionRefused,
+    TextRefused,
+    acknowledge_alert,
+    add_alert_note,
+    alarm_messages,
+    alert_history,
+    can_supervise,
+    email_category,
+    email_state,
+    load_board,
+    mail_status,
+    resolve_alert,
+    search_past_sessions,
+    session_timeline,
+    visible_alert,
+    visible_session,
+)
 
 bp = Blueprint("supervise", __name__)
 REFRESH_SECONDS = 10
@@ -64,8 +78,8 @@ def show_alert(alert_id: int):
 
 
 def _alert_page(alert, ack_form=None, resolve_form=None, note_form=None, status=200):
-    from app.supervise.services import _assess, BoardRow  # the same assessment the board shows
     from app.lone_working.settings import get_settings
+    from app.supervise.services import BoardRow, _assess  # the same assessment the board shows
     row = BoardRow(urgency="fine", worker=alert.worker, session=alert.session,
                    alerts=[alert] if alert.resolved_at is None else [])
     _assess(row, clock.utcnow(), get_settings(alert.library_service_id))

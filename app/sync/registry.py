@@ -4,8 +4,8 @@ A domain registers its record type once; the sync API and the HTML form both ing
 `app.sync.services.ingest_records`, so idempotency, conflicts and the two clocks are handled
 in one place.
 """
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from marshmallow import Schema
 

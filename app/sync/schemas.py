@@ -1,12 +1,12 @@
 """marshmallow schemas for the sync API."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 # Times outside this window are a broken clock or a forged record; refusing them also keeps
 # every later calculation (UTC conversion, skew) inside what datetimes and the database hold.
 PLAUSIBLE_TIME = validate.Range(
-    min=datetime(1970, 1, 1, tzinfo=timezone.utc), max=datetime(2100, 1, 1, tzinfo=timezone.utc),
+    min=datetime(1970, 1, 1, tzinfo=UTC), max=datetime(2100, 1, 1, tzinfo=UTC),
     max_inclusive=False, error="Give a time between 1970 and 2100; check the phone's clock.")
 
 
@@ -16,7 +16,10 @@ class SyncBatchSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    sent_at = fields.AwareDateTime(required=True, validate=PLAUSIBLE_TIME, metadata={"description": "The phone's clock when it sent the batch: ISO 8601 with a UTC offset, from 1970-01-01T00:00:00Z up to but not including 2100-01-01T00:00:00Z (outside that the whole batch is refused: 400 bad_shape)."})
+    sent_at = fields.AwareDateTime(required=True, validate=PLAUSIBLE_TIME, metadata={
+        "description": "The phone's clock when it sent the batch: ISO 8601 with a UTC offset, from "
+                       "1970-01-01T00:00:00Z up to but not including 2100-01-01T00:00:00Z (outside that the whole "
+                       "batch is refused: 400 bad_shape)."})
     records = fields.List(fields.Raw(), required=True)
 
 
@@ -24,10 +27,14 @@ class RecordEnvelopeSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    id = fields.UUID(required=True, metadata={"description": "Made on the phone (UUID); the record's identity forever."})
+    id = fields.UUID(required=True,
+                     metadata={"description": "Made on the phone (UUID); the record's identity forever."})
     type = fields.String(required=True, validate=validate.Length(min=1, max=40))
     schema_version = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1))
-    recorded_at = fields.AwareDateTime(required=True, validate=PLAUSIBLE_TIME, metadata={"description": "The phone's clock when the record was made: ISO 8601 with a UTC offset, from 1970-01-01T00:00:00Z up to but not including 2100-01-01T00:00:00Z (outside that this record alone is rejected)."})
+    recorded_at = fields.AwareDateTime(required=True, validate=PLAUSIBLE_TIME, metadata={
+        "description": "The phone's clock when the record was made: ISO 8601 with a UTC offset, from "
+                       "1970-01-01T00:00:00Z up to but not including 2100-01-01T00:00:00Z (outside that this "
+                       "record alone is rejected)."})
     data = fields.Dict(required=True)
 
 

@@ -10,12 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+import sqlalchemy as sa
 from flask import current_app
 from marshmallow import ValidationError
-import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-
 from werkzeug.exceptions import ServiceUnavailable
 
 from app.clock import utcnow

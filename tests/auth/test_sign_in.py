@@ -1,6 +1,6 @@
 """Signing in and out: remember-me, wrong passwords, rate limits, CSRF on sign-out, scrypt."""
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -25,7 +25,7 @@ def test_sign_in_with_remember_me_sets_a_cookie_for_about_90_days(auth, app):
     cookie = auth.client.get_cookie("remember_token", domain="localhost")
     assert cookie is not None
     assert app.config["REMEMBER_COOKIE_DURATION"] == timedelta(days=90)
-    lifetime = cookie.expires - datetime.now(timezone.utc)
+    lifetime = cookie.expires - datetime.now(UTC)
     assert timedelta(days=89) < lifetime <= timedelta(days=90)
     assert cookie.http_only
     header = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("remember_token=")][0]
@@ -84,8 +84,8 @@ def test_wrong_credentials_give_an_error_and_no_session(client, email, password)
 
 def test_email_is_matched_without_regard_to_case_or_spaces(client):
     token = _token(client)
-    response = client.post("/auth/sign-in", data={"email": "  Worker@Demo.Example ", "password": "correct horse battery",
-                                                  "csrf_token": token})
+    response = client.post("/auth/sign-in", data={"email": "  Worker@Demo.Example ",
+                                                  "password": "correct horse battery", "csrf_token": token})
     assert response.status_code == 302
     assert _signed_in(client)
 

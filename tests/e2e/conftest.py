@@ -14,7 +14,6 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-
 from e2e_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PHONE, Database, LiveServer
 
 

@@ -4,7 +4,6 @@ import uuid
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-
 from e2e_helpers import service_worker, wait_for_service_worker, wait_until
 
 LW_PAGES = ("/lone-working/", "/lone-working/alarm")
@@ -47,8 +46,13 @@ def go_offline(context, page, live_server) -> int:
     context.set_offline(True)
     mark = live_server.quiet_mark()
     assert page.evaluate(FETCH_PING).startswith("failed"), "the page still reaches the server"
-    assert service_worker(context).evaluate(FETCH_PING).startswith("failed"), "the service worker still reaches the server"
+    assert service_worker(context).evaluate(FETCH_PING).startswith("failed"), \
+        "the service worker still reaches the server"
     return mark
+
+
+# The 'outbox:saved' detail a page promised in window.__saved, as plain values.
+SAVED_DETAIL = "window.__saved.then(d => ({ id: d.record.id, sent: d.sent, type: d.record.type, data: d.record.data }))"
 
 
 def submit(page, selector: str) -> dict:
@@ -56,11 +60,11 @@ def submit(page, selector: str) -> dict:
     page.evaluate("""() => { window.__saved = new Promise(resolve => document.addEventListener(
         'outbox:saved', event => resolve(event.detail), { once: true })); }""")
     page.click(selector)
-    return page.evaluate("window.__saved.then(d => ({ id: d.record.id, sent: d.sent, type: d.record.type, data: d.record.data }))")
+    return page.evaluate(SAVED_DETAIL)
 
 
 def wait_for_saved(page) -> dict:
-    return page.evaluate("window.__saved.then(d => ({ id: d.record.id, sent: d.sent, type: d.record.type, data: d.record.data }))")
+    return page.evaluate(SAVED_DETAIL)
 
 
 def arm_saved(page) -> None:
@@ -88,7 +92,8 @@ def outbox_ids(page) -> list[str]:
 
 
 def wait_outbox_empty(page, timeout: float = 30) -> None:
-    wait_until(page, "() => SaferOutbox.list(document.body.dataset.userId).then(rs => rs.length === 0)", timeout=timeout)
+    wait_until(page, "() => SaferOutbox.list(document.body.dataset.userId).then(rs => rs.length === 0)",
+               timeout=timeout)
 
 
 def board_row(page, worker_name: str):
@@ -109,7 +114,8 @@ class LoneWorkingRows:
             if row is None:
                 return None
             return {"status": row.status, "place": row.place, "has_start": row.has_start,
-                    "last_check_in_at": row.last_check_in_at, "last_check_in_received_at": row.last_check_in_received_at,
+                    "last_check_in_at": row.last_check_in_at,
+                    "last_check_in_received_at": row.last_check_in_received_at,
                     "worker": row.worker.email, "last_sequence": row.last_sequence, "latitude": row.latitude}
         return self.database._query(run)
 
@@ -120,7 +126,8 @@ class LoneWorkingRows:
             rows = s.scalars(sa.select(LoneWorkingEvent).where(LoneWorkingEvent.session_id == uuid.UUID(session_id))
                              .order_by(LoneWorkingEvent.recorded_at, LoneWorkingEvent.sequence)).all()
             return [{"id": str(e.id), "kind": e.kind, "sequence": e.sequence, "recorded_at": e.recorded_at,
-                     "received_at": e.received_at, "data": dict(e.data or {}), "finish_pin": e.finish_pin} for e in rows]
+                     "received_at": e.received_at, "data": dict(e.data or {}), "finish_pin": e.finish_pin}
+                    for e in rows]
         return self.database._query(run)
 
     def event(self, event_id: str) -> dict | None:
@@ -183,6 +190,7 @@ def run_sweep(live_server, shift_minutes: float, **env: str):
     """`flask escalate` once, in its own process, on the live server's database and environment,
     with the server's clock `shift_minutes` later (see moved_clock_app.py)."""
     import subprocess
+
     from e2e_helpers import ROOT, VENV_BIN
     environment = live_server._environment({"SAFER_E2E_CLOCK_SHIFT_MINUTES": str(shift_minutes),
                                             "PYTHONPATH": str(ROOT / "tests" / "e2e"), **env})

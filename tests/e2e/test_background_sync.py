@@ -2,7 +2,6 @@
 import time
 
 import pytest
-
 from e2e_helpers import WORKER, fill_incident, open_form_online, sign_in, submit_incident
 
 pytestmark = pytest.mark.e2e

@@ -19,7 +19,6 @@ import uuid
 from urllib.parse import urlsplit
 
 import pytest
-
 from e2e_helpers import PASSWORD, WORKER, WORKER2, fill_incident, sign_in, submit_incident, wait_until
 from lw_e2e import HERE, LoneWorkingRows, in_two_hours, poll
 
@@ -102,7 +101,8 @@ class FormRun:
             form.locator("button[type=submit]").first.click()
         else:
             click()
-        saved = page.evaluate("window.__saved.then(d => ({ id: d.record.id, type: d.record.type, data: d.record.data }))")
+        saved = page.evaluate(
+            "window.__saved.then(d => ({ id: d.record.id, type: d.record.type, data: d.record.data }))")
         answer = self.answers.for_record(page, saved["id"])
         assert answer["status"] == "created", f"{key}: the server answered {answer} for data {saved['data']}"
         if saved["type"] != "incident":

@@ -1,6 +1,5 @@
 """Pitfall 15: an offline test that is not offline. The harness checks itself."""
 import pytest
-
 from e2e_helpers import open_form_online, service_worker, sign_in
 
 pytestmark = pytest.mark.e2e

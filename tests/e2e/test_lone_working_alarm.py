@@ -13,11 +13,21 @@ import uuid
 from urllib.parse import quote
 
 import pytest
-
 from e2e_helpers import SUPERVISOR, WORKER, WORKER2, outbox, screenshot, sign_in, wait_until
-from lw_e2e import (HERE, LoneWorkingRows, arm_saved, board_row, go_offline,
-                    open_lone_working_online, poll, start_session, submit, wait_for_saved, wait_outbox_empty,
-                    worker_phone)
+from lw_e2e import (
+    HERE,
+    LoneWorkingRows,
+    arm_saved,
+    board_row,
+    go_offline,
+    open_lone_working_online,
+    poll,
+    start_session,
+    submit,
+    wait_for_saved,
+    wait_outbox_empty,
+    worker_phone,
+)
 
 pytestmark = pytest.mark.e2e
 

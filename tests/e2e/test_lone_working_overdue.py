@@ -8,10 +8,17 @@ sends exactly one email through a real SMTP server; a second sweep sends no seco
 import re
 
 import pytest
-
 from e2e_helpers import SUPERVISOR, WORKER, sign_in
-from lw_e2e import (Inbox, LoneWorkingRows, board_row, open_lone_working_online, poll, run_sweep, start_session,
-                    worker_phone)
+from lw_e2e import (
+    Inbox,
+    LoneWorkingRows,
+    board_row,
+    open_lone_working_online,
+    poll,
+    run_sweep,
+    start_session,
+    worker_phone,
+)
 
 pytestmark = pytest.mark.e2e
 

@@ -10,11 +10,21 @@ import re
 import uuid
 
 import pytest
-
-from e2e_helpers import SUPERVISOR, WORKER, WORKER2, PASSWORD, screenshot, sign_in, user_id_of
-from lw_e2e import (HERE, LoneWorkingRows, arm_saved, board_row, go_offline,
-                    open_lone_working_online, poll, start_session, submit, wait_for_saved, wait_outbox_empty,
-                    worker_phone)
+from e2e_helpers import PASSWORD, SUPERVISOR, WORKER, WORKER2, screenshot, sign_in, user_id_of
+from lw_e2e import (
+    HERE,
+    LoneWorkingRows,
+    arm_saved,
+    board_row,
+    go_offline,
+    open_lone_working_online,
+    poll,
+    start_session,
+    submit,
+    wait_for_saved,
+    wait_outbox_empty,
+    worker_phone,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -99,7 +109,8 @@ def test_check_in_made_offline_waits_on_the_phone_survives_a_reload_and_reaches_
     text = row.inner_text()
     phone_clock = check_in["recorded_at"].astimezone(_london()).strftime("%H:%M")
     server_clock = check_in["received_at"].astimezone(_london()).strftime("%H:%M")
-    assert re.search(rf"Last contact: .*{phone_clock} \(UTC\+0[01]:00\) \(phone\), received .*{server_clock} \(server\)", text), text
+    assert re.search(rf"Last contact: .*{phone_clock} \(UTC\+0[01]:00\) \(phone\), "
+                     rf"received .*{server_clock} \(server\)", text), text
     assert row.get_attribute("data-urgency") == "due_soon"   # 5-minute check-ins: always within 10 min
     assert "12 Elm Road" in text
 

@@ -1,12 +1,20 @@
 """A worker reports with no signal; the report waits on the phone and reaches the supervisor."""
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from e2e_helpers import (
+    SUPERVISOR,
+    WORKER,
+    fill_incident,
+    open_form_online,
+    outbox,
+    screenshot,
+    sign_in,
+    submit_incident,
+    user_id_of,
+)
 from playwright.sync_api import expect
-
-from e2e_helpers import (SUPERVISOR, WORKER, fill_incident, open_form_online, outbox, screenshot, sign_in,
-                         submit_incident, user_id_of)
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +44,7 @@ def test_report_made_offline_waits_on_the_phone_and_reaches_the_supervisor(new_p
     # Ready for the next report: empty, and "when" is now again.
     assert page.input_value("#description") == ""
     occurred = datetime.fromisoformat(page.input_value("#occurred_at"))
-    assert abs(occurred - datetime.now(timezone.utc).replace(tzinfo=None)) < timedelta(minutes=2)
+    assert abs(occurred - datetime.now(UTC).replace(tzinfo=None)) < timedelta(minutes=2)
 
     page.reload()                                     # still offline: the page and the record survive
     status = page.locator("#outbox-status")

@@ -16,12 +16,33 @@ import time
 import uuid
 
 import pytest
+from e2e_helpers import (
+    KEPT_PAGES,
+    SUPERVISOR,
+    WORKER,
+    WORKER2,
+    fill_incident,
+    open_form_online,
+    outbox,
+    screenshot,
+    sign_in,
+    submit_incident,
+    user_id_of,
+    wait_until,
+)
+from lw_e2e import (
+    LW_PAGES,
+    LoneWorkingRows,
+    arm_saved,
+    go_offline,
+    open_lone_working_online,
+    poll,
+    start_session,
+    submit,
+    wait_for_saved,
+    worker_phone,
+)
 from playwright.sync_api import expect
-
-from e2e_helpers import (KEPT_PAGES, SUPERVISOR, WORKER, WORKER2, fill_incident, open_form_online, outbox,
-                         screenshot, sign_in, submit_incident, user_id_of, wait_until)
-from lw_e2e import (LW_PAGES, LoneWorkingRows, arm_saved, go_offline, open_lone_working_online, poll,
-                    start_session, submit, wait_for_saved, worker_phone)
 
 pytestmark = pytest.mark.e2e
 

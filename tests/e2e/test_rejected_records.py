@@ -1,8 +1,7 @@
 """A report the server refuses stays on the phone, shown with the server's reasons, to fix and resend."""
 import pytest
-from playwright.sync_api import expect
-
 from e2e_helpers import WORKER, fill_incident, open_form_online, outbox, screenshot, sign_in, submit_incident
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
 

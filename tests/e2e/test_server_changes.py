@@ -9,9 +9,8 @@ import time
 import uuid
 
 import pytest
+from e2e_helpers import WORKER, kept_pages, open_form_online, outbox, queue_report_offline, sign_in, wait_until
 from playwright.sync_api import expect
-
-from e2e_helpers import (queue_report_offline, WORKER, kept_pages, open_form_online, outbox, sign_in, wait_until)
 
 pytestmark = pytest.mark.e2e
 

@@ -4,10 +4,21 @@ Scenario c, and pitfalls 2 (a login redirect taken for success), 4 (CSRF answeri
 sign-in check) and 12 (a shared phone) of docs/offline-sync.md.
 """
 import pytest
+from e2e_helpers import (
+    KEPT_PAGES,
+    PASSWORD,
+    WORKER,
+    WORKER2,
+    kept_pages,
+    open_form_online,
+    outbox,
+    queue_report_offline,
+    screenshot,
+    sign_in,
+    user_id_of,
+    wait_until,
+)
 from playwright.sync_api import expect
-
-from e2e_helpers import (queue_report_offline, KEPT_PAGES, PASSWORD, WORKER, WORKER2, kept_pages, open_form_online, outbox,
-                         screenshot, sign_in, user_id_of, wait_until)
 
 pytestmark = pytest.mark.e2e
 

@@ -7,10 +7,18 @@ import json
 import uuid
 
 import pytest
+from e2e_helpers import (
+    WORKER,
+    fill_incident,
+    open_form_online,
+    outbox,
+    queue_report_offline,
+    sign_in,
+    submit_incident,
+    user_id_of,
+    wait_until,
+)
 from playwright.sync_api import expect
-
-from e2e_helpers import (queue_report_offline, fill_incident, open_form_online, outbox, sign_in, submit_incident,
-                         user_id_of, wait_until, WORKER)
 
 pytestmark = pytest.mark.e2e
 

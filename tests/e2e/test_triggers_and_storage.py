@@ -2,13 +2,21 @@
 
 Pitfalls 8 (no Background Sync: Safari, Firefox) and 10 (queue expiry or storage eviction).
 """
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from e2e_helpers import (
+    WORKER,
+    fill_incident,
+    open_form_online,
+    outbox,
+    screenshot,
+    sign_in,
+    submit_incident,
+    user_id_of,
+    wait_until,
+)
 from playwright.sync_api import expect
-
-from e2e_helpers import (WORKER, fill_incident, open_form_online, outbox, screenshot, sign_in, submit_incident,
-                         user_id_of, wait_until)
 
 pytestmark = pytest.mark.e2e
 
@@ -91,7 +99,7 @@ def test_nine_day_old_record_is_sent_not_dropped_and_persistent_storage_is_asked
     open_form_online(page)
     wait_until(page, "() => window.__persistRequests >= 1")
 
-    nine_days_ago = datetime.now(timezone.utc) - timedelta(days=9)
+    nine_days_ago = datetime.now(UTC) - timedelta(days=9)
     description = "Pitfall 10: recorded nine days ago, then the phone sat in a drawer."
     record = {
         "id": "0b7f3a56-9d53-4a4e-9a40-5b8f2f5d9a10", "type": "incident", "schema_version": 1,

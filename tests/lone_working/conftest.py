@@ -1,18 +1,18 @@
 """Lone-working fixtures: a controlled clock, phone-made event records, a real SMTP server."""
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+from lw_helpers import Clock, Phone, SmtpServer, free_port, sign_in_client
 
 from app.extensions import db as _db
-from lw_helpers import Clock, Phone, SmtpServer, free_port, sign_in_client
 
 
 @pytest.fixture
 def clock(monkeypatch):
     """A controlled server clock starting at 2026-06-10 09:00 UTC (10:00 in London)."""
-    fake = Clock(datetime(2026, 6, 10, 9, 0, tzinfo=timezone.utc))
+    fake = Clock(datetime(2026, 6, 10, 9, 0, tzinfo=UTC))
     monkeypatch.setattr("app.clock.utcnow", fake)
     monkeypatch.setattr("app.sync.services.utcnow", fake)
     monkeypatch.setattr("app.sync.views.utcnow", fake)

@@ -140,7 +140,6 @@ class SmtpServer:
 
 def sign_in_client(app, email, password="correct horse battery"):
     """A separate browser signed in as someone (the demo password of tests/conftest.py)."""
-    import re
     client = app.test_client()
     page = client.get("/auth/sign-in").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
@@ -151,7 +150,6 @@ def sign_in_client(app, email, password="correct horse battery"):
 
 def csrf_of(client, path):
     """The CSRF token of a page's form."""
-    import re
     html = client.get(path).get_data(as_text=True)
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
         re.search(r'name="csrf_token" value="([^"]+)"', html)

@@ -5,9 +5,9 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from lw_helpers import csrf_of, sign_in_client
 
 from app.extensions import db as _db
-from lw_helpers import csrf_of, sign_in_client
 
 SUPERVISOR = "supervisor@demo.example"
 DUTY = "duty@demo.example"
@@ -182,7 +182,8 @@ def test_emails_left_unsent_without_smtp_host_go_out_once_it_is_set_but_only_for
     clock.advance(seconds=10)
     report = lw.sweep()
     assert report.mail.sent == 1
-    assert [m["message"]["Subject"] for m in smtp.inbox.messages] == ["[Safer Libraries] ALARM: Will Walker - 12 Elm Road"]
+    subjects = [m["message"]["Subject"] for m in smtp.inbox.messages]
+    assert subjects == ["[Safer Libraries] ALARM: Will Walker - 12 Elm Road"]
     statuses = {n.alert_id: n.status for n in lw.notifications()}
     assert statuses == {resolved.id: "unconfigured", still_open.id: "sent"}
     clock.advance(minutes=1)

@@ -4,10 +4,10 @@ import uuid
 from datetime import timedelta
 
 import sqlalchemy as sa
+from lw_helpers import TEST_PASSWORD, csrf_of, sign_in_client
 
 from app.extensions import db as _db
 from app.lone_working.models import AlertAction
-from lw_helpers import TEST_PASSWORD, csrf_of, sign_in_client
 
 SUPERVISOR = "supervisor@demo.example"
 
@@ -47,7 +47,8 @@ def test_staff_never_see_the_board_and_signed_out_people_are_sent_to_sign_in(app
 
 def test_each_supervisor_sees_their_teams_and_each_admin_their_service(app, clock, phone, sync_as):
     _add_people(app)
-    for email in ("worker@demo.example", "worker2@demo.example", "river.worker@demo.example", "other.worker@demo.example"):
+    for email in ("worker@demo.example", "worker2@demo.example", "river.worker@demo.example",
+                  "other.worker@demo.example"):
         sync_as([phone.start()], email=email)
     boards = {email: _workers_on_the_board(sign_in_client(app, email).get("/supervise/board").get_data(as_text=True))
               for email in (SUPERVISOR, "river.sup@demo.example", "admin@demo.example", "other.admin@demo.example")}
@@ -126,7 +127,8 @@ def test_acknowledge_and_resolve_are_separate_and_every_action_is_kept(app, cloc
     url = f"/supervise/alerts/{alert.id}"
     token = csrf_of(supervisor, url)
     clock.advance(minutes=2)
-    assert supervisor.post(f"{url}/acknowledge", data={"csrf_token": token, "note": "Calling her now"}).status_code == 302
+    acknowledged = supervisor.post(f"{url}/acknowledge", data={"csrf_token": token, "note": "Calling her now"})
+    assert acknowledged.status_code == 302
     assert lw.alerts()[0].state == "acknowledged"
     clock.advance(minutes=3)
     assert supervisor.post(f"{url}/resolve", data={"csrf_token": token, "note": ""}).status_code == 400
@@ -273,10 +275,13 @@ def test_the_alarm_page_works_without_javascript_and_offers_what_works_without_s
 def test_setting_pins_needs_the_password_and_two_different_pins(app):
     worker = sign_in_client(app, "worker@demo.example")
     token = csrf_of(worker, "/lone-working/pins")
-    bad = worker.post("/lone-working/pins", data={"csrf_token": token, "password": "wrong", "finish_pin": "1234", "duress_pin": "9876"})
+    bad = worker.post("/lone-working/pins", data={"csrf_token": token, "password": "wrong",
+                                                  "finish_pin": "1234", "duress_pin": "9876"})
     assert bad.status_code == 400 and "password is not right" in bad.get_data(as_text=True)
-    same = worker.post("/lone-working/pins", data={"csrf_token": token, "password": TEST_PASSWORD, "finish_pin": "1234", "duress_pin": "1234"})
+    same = worker.post("/lone-working/pins", data={"csrf_token": token, "password": TEST_PASSWORD,
+                                                   "finish_pin": "1234", "duress_pin": "1234"})
     assert same.status_code == 400 and "must be different" in same.get_data(as_text=True)
-    ok = worker.post("/lone-working/pins", data={"csrf_token": token, "password": TEST_PASSWORD, "finish_pin": "1234", "duress_pin": "9876"})
+    ok = worker.post("/lone-working/pins", data={"csrf_token": token, "password": TEST_PASSWORD,
+                                                 "finish_pin": "1234", "duress_pin": "9876"})
     assert ok.status_code == 302
     assert 'data-needs-pin="true"' in worker.get("/lone-working/").get_data(as_text=True)

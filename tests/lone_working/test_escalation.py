@@ -4,11 +4,11 @@ import uuid
 from datetime import timedelta
 
 import sqlalchemy as sa
+from lw_helpers import csrf_of, sign_in_client
 
 from app.extensions import db as _db
 from app.lone_working.escalation import run_sweep
 from app.lone_working.models import Alert, Notification
-from lw_helpers import sign_in_client, csrf_of
 
 SUPERVISOR = "supervisor@demo.example"
 DUTY = "duty@demo.example"
@@ -101,7 +101,8 @@ def test_acknowledging_stops_escalation_but_leaves_the_alert_open(app, clock, ph
     clock.advance(minutes=3)
     supervisor = sign_in_client(app, SUPERVISOR)
     token = csrf_of(supervisor, f"/supervise/alerts/{alert.id}")
-    response = supervisor.post(f"/supervise/alerts/{alert.id}/acknowledge", data={"csrf_token": token, "note": "On my way"})
+    response = supervisor.post(f"/supervise/alerts/{alert.id}/acknowledge",
+                               data={"csrf_token": token, "note": "On my way"})
     assert response.status_code == 302
     clock.advance(hours=1)
     assert lw.sweep().escalated == 0
@@ -130,14 +131,16 @@ def test_pitfall_14_a_late_check_in_shows_as_late_and_does_not_close_the_alert(a
     assert alert.resolved_at is None and alert.acknowledged_at is None
     board = supervisor.get("/supervise/board").get_data(as_text=True)
     assert 'data-urgency="overdue"' in board
-    assert "Checked in at Wed 10 Jun 2026, 10:28 (UTC+01:00) (phone), received Wed 10 Jun 2026, 10:48 (late, in time on the phone)" in board
+    assert ("Checked in at Wed 10 Jun 2026, 10:28 (UTC+01:00) (phone), "
+            "received Wed 10 Jun 2026, 10:48 (late, in time on the phone)") in board
     assert "The alert stays open until a person closes it." in board
     clock.advance(minutes=10)
     assert lw.sweep().escalated == 1  # still nobody has acknowledged: it goes on up the chain
     assert lw.alerts()[0].level == 2
 
 
-def test_a_resolved_overdue_alert_is_not_raised_again_for_the_same_missed_deadline(app, clock, phone, sync_as, lw, user_ids):
+def test_a_resolved_overdue_alert_is_not_raised_again_for_the_same_missed_deadline(app, clock, phone, sync_as, lw,
+                                                                                   user_ids):
     start = phone.start(minutes=600, interval=30)
     sync_as([start])
     clock.advance(minutes=40)
@@ -146,7 +149,8 @@ def test_a_resolved_overdue_alert_is_not_raised_again_for_the_same_missed_deadli
     with app.app_context():
         from app.auth.models import User
         from app.supervise.services import resolve_alert
-        resolve_alert(_db.session.get(User, user_ids["supervisor"]), alert.id, "false_alarm", "Phone was flat", clock.now)
+        supervisor = _db.session.get(User, user_ids["supervisor"])
+        resolve_alert(supervisor, alert.id, "false_alarm", "Phone was flat", clock.now)
     clock.advance(minutes=5)
     assert lw.sweep().raised == 0
     sync_as([phone.check_in(start["id"])])

@@ -4,13 +4,13 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from lw_helpers import Phone
 
 from app.extensions import db as _db
 from app.lone_working.models import Alert, LoneWorkingEvent, WorkerPins
 from app.sync.models import RecordReceipt
 
-from lw_helpers import Phone
-
+EVENT_TYPES = ["session_started", "check_in", "session_extended", "session_finished", "alarm_raised"]
 
 def _make(phone: Phone, type_: str, session_id):
     return {
@@ -22,7 +22,7 @@ def _make(phone: Phone, type_: str, session_id):
     }[type_]()
 
 
-@pytest.mark.parametrize("type_", ["session_started", "check_in", "session_extended", "session_finished", "alarm_raised"])
+@pytest.mark.parametrize("type_", EVENT_TYPES)
 def test_every_event_type_sent_twice_is_stored_once(app, phone, sync_as, type_):
     start = phone.start()
     assert sync_as([start])[0] == ["created"]
@@ -38,7 +38,7 @@ def test_every_event_type_sent_twice_is_stored_once(app, phone, sync_as, type_):
             assert _db.session.scalar(sa.select(sa.func.count()).select_from(Alert)) == 1
 
 
-@pytest.mark.parametrize("type_", ["session_started", "check_in", "session_extended", "session_finished", "alarm_raised"])
+@pytest.mark.parametrize("type_", EVENT_TYPES)
 def test_every_event_type_reusing_an_id_with_other_content_is_a_conflict(app, phone, sync_as, type_):
     start = phone.start()
     sync_as([start])

@@ -10,10 +10,10 @@ import re
 from datetime import timedelta
 
 import pytest
+from lw_helpers import sign_in_client
 
 from app.lone_working import forms as lw_forms
 from app.lone_working import schemas as lw_schemas
-from lw_helpers import sign_in_client
 
 HERE = {"latitude": 52.62872, "longitude": 1.29346, "location_accuracy_m": 12.0}
 THERE = {"latitude": 52.63001, "longitude": 1.30112, "location_accuracy_m": 35.0}
@@ -46,7 +46,8 @@ def test_the_extend_record_with_the_phones_location_is_created_through_sync(app,
     planned_end = lw.session(start["id"]).planned_end_at
 
     extend = phone.extend(start["id"], 30)
-    extend["data"].update(_as_the_phone_sends({**THERE, "extend_by_minutes": 30, "sequence": extend["data"]["sequence"]}))
+    sequence = extend["data"]["sequence"]
+    extend["data"].update(_as_the_phone_sends({**THERE, "extend_by_minutes": 30, "sequence": sequence}))
     statuses, results = sync_as([extend])
     assert statuses == ["created"], results
 

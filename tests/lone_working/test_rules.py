@@ -1,5 +1,5 @@
 """The overdue and escalation rules, with a controlled clock (no database, no real time)."""
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -7,7 +7,7 @@ import pytest
 from app.lone_working import rules
 
 LONDON = ZoneInfo("Europe/London")
-UTC = timezone.utc
+UTC = UTC
 
 
 def utc(*args):
@@ -99,7 +99,8 @@ def test_next_occurrence_counts_calendar_days_not_24_hours():
 def test_phone_clock_three_hours_slow_is_corrected_by_the_measured_skew():
     received = utc(2026, 6, 10, 12, 0)
     recorded = utc(2026, 6, 10, 8, 55)  # the phone says 08:55; its clock is 3 h slow
-    assert rules.effective_time(recorded, received, skew_seconds=3 * 3600, skew_limit_seconds=300) == utc(2026, 6, 10, 11, 55)
+    effective = rules.effective_time(recorded, received, skew_seconds=3 * 3600, skew_limit_seconds=300)
+    assert effective == utc(2026, 6, 10, 11, 55)
 
 
 def test_a_phone_clock_running_ahead_cannot_push_a_deadline_past_when_the_server_heard():
@@ -115,7 +116,8 @@ def test_small_skews_leave_the_phone_time_as_it_is():
 
 
 @pytest.mark.parametrize("kinds, expected", [
-    ({"alarm"}, "alarm"), ({"duress"}, "alarm"), ({"overdue", "alarm"}, "alarm"), ({"overdue"}, "overdue"), (set(), "fine"),
+    ({"alarm"}, "alarm"), ({"duress"}, "alarm"), ({"overdue", "alarm"}, "alarm"), ({"overdue"}, "overdue"),
+    (set(), "fine"),
 ])
 def test_open_alerts_rank_above_the_clock(kinds, expected):
     now = utc(2026, 6, 10, 9, 0)
@@ -132,7 +134,8 @@ def test_urgency_follows_the_server_clock_alone():
     assert at(9, 20) == "due_soon"
     assert at(9, 33) == "due_soon"  # past the deadline but inside the grace period
     assert at(9, 35) == "overdue"
-    assert rules.URGENCY_RANK["alarm"] < rules.URGENCY_RANK["overdue"] < rules.URGENCY_RANK["due_soon"] < rules.URGENCY_RANK["fine"]
+    rank = rules.URGENCY_RANK
+    assert rank["alarm"] < rank["overdue"] < rank["due_soon"] < rank["fine"]
 
 
 def test_an_open_overdue_alert_keeps_a_finished_session_on_the_board():

@@ -8,10 +8,10 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from lw_helpers import csrf_of, sign_in_client
 
 from app.extensions import db as _db
 from app.lone_working.models import Alert, AlertAction
-from lw_helpers import csrf_of, sign_in_client
 
 SUPERVISOR = "supervisor@demo.example"
 NUL_TEXTS = ["\x00", "Called her\x00, she is fine", "\x00" * 500]
@@ -140,16 +140,21 @@ def test_percent_and_underscore_in_the_search_box_match_themselves(app, clock, p
 
 def test_the_services_refuse_lone_surrogates_and_nul_and_change_nothing(app, clock, open_alert, user_ids):
     from app.auth.models import User
-    from app.supervise.services import (TextRefused, acknowledge_alert, add_alert_note, resolve_alert,
-                                        search_past_sessions)
+    from app.supervise.services import (
+        TextRefused,
+        acknowledge_alert,
+        add_alert_note,
+        resolve_alert,
+        search_past_sessions,
+    )
     before = _state(app, open_alert.id)
     with app.app_context():
         supervisor = _db.session.get(User, user_ids["supervisor"])
         for text in ("\ud800", "ok \udfff", "\x00"):
-            for act in (lambda: acknowledge_alert(supervisor, open_alert.id, text, clock.now),
-                        lambda: resolve_alert(supervisor, open_alert.id, "genuine", text, clock.now),
-                        lambda: add_alert_note(supervisor, open_alert.id, text, clock.now),
-                        lambda: search_past_sessions(supervisor, clock.now, text)):
+            for act in (lambda text=text: acknowledge_alert(supervisor, open_alert.id, text, clock.now),
+                        lambda text=text: resolve_alert(supervisor, open_alert.id, "genuine", text, clock.now),
+                        lambda text=text: add_alert_note(supervisor, open_alert.id, text, clock.now),
+                        lambda text=text: search_past_sessions(supervisor, clock.now, text)):
                 with pytest.raises(TextRefused):
                     act()
         _db.session.remove()

@@ -1,4 +1,6 @@
-"""Strict security headers on every kind of answer (docs/design.md, security and privacy: a CSP with no inline script)."""
+"""Strict security headers on every kind of answer.
+
+docs/design.md, security and privacy: a CSP with no inline script."""
 import re
 
 import pytest

@@ -5,7 +5,7 @@ there, an empty object when there is nothing to add, so a client can read it wit
 Each case below is one way the API can refuse a request.
 """
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,7 +13,7 @@ from app.sync.models import RecordReceipt
 
 
 def _batch(records) -> bytes:
-    return json.dumps({"sent_at": datetime.now(timezone.utc).isoformat(), "records": records}).encode()
+    return json.dumps({"sent_at": datetime.now(UTC).isoformat(), "records": records}).encode()
 
 
 def _as_chunked(app):

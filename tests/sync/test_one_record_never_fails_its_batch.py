@@ -97,7 +97,8 @@ def break_record_type(monkeypatch):
 
     def breaker(name, record_id, error, kind):
         original = registry.get_record_type(name)
-        changed = registry.RecordType(**{**original.__dict__, kind: _failing_for(record_id, getattr(original, kind), error)})
+        failing = _failing_for(record_id, getattr(original, kind), error)
+        changed = registry.RecordType(**{**original.__dict__, kind: failing})
         monkeypatch.setitem(registry._record_types, name, changed)
 
     return breaker
@@ -138,7 +139,8 @@ def test_a_bulk_record_that_breaks_the_batch_insert_is_set_aside_and_the_rest_st
             rows[0][1][0]["branch_id"] = 999_999  # a foreign key the database itself refuses
         return rows
 
-    changed = registry.RecordType(**{**registry.get_record_type("incident").__dict__, "rows": rows_with_a_missing_branch})
+    incident = registry.get_record_type("incident")
+    changed = registry.RecordType(**{**incident.__dict__, "rows": rows_with_a_missing_branch})
     registry._record_types["incident"] = changed
     try:
         alarm = _alarm()

@@ -1,8 +1,7 @@
 """The sync API contract (issue 2, point 6): every rule, through HTTP, with CSRF on."""
-import io
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -44,7 +43,7 @@ def test_new_record_is_created_and_stored_with_both_clocks(auth, incident_record
         assert receipt.record_type == "incident"
         assert receipt.recorded_at == datetime.fromisoformat(record["recorded_at"])
         assert receipt.recorded_offset_minutes == 60
-        assert abs((receipt.received_at - datetime.now(timezone.utc)).total_seconds()) < 60
+        assert abs((receipt.received_at - datetime.now(UTC)).total_seconds()) < 60
         incident = _db.session.get(Incident, uuid.UUID(record["id"]))
         assert incident.description == record["data"]["description"]
         assert sorted(incident.kind_codes) == sorted(record["data"]["kinds"])
@@ -55,7 +54,7 @@ def test_same_id_same_content_is_duplicate_and_stores_nothing(auth, incident_rec
     record = incident_record()
     assert auth.sync([record]).get_json()["results"][0]["status"] == "created"
     # The phone resends it later, in a batch with a different sent_at.
-    later = datetime.now(timezone.utc) + timedelta(minutes=7)
+    later = datetime.now(UTC) + timedelta(minutes=7)
     response = auth.sync([record], sent_at=later)
     assert response.status_code == 200
     assert response.get_json()["results"] == [{"id": record["id"], "status": "duplicate"}]
@@ -111,7 +110,7 @@ def test_retry_after_lost_answer_is_duplicate(auth, incident_record, app, count_
     # The first send reached the database; its answer was lost on the way back to the phone.
     with app.app_context():
         worker = _db.session.scalar(sa.select(User).where(User.email == "worker@demo.example"))
-        assert ingest_records(worker, [record], sent_at=datetime.now(timezone.utc))[0]["status"] == "created"
+        assert ingest_records(worker, [record], sent_at=datetime.now(UTC))[0]["status"] == "created"
         _db.session.remove()
     assert count_rows(Incident) == 1
     # The phone still holds the record and tries again.
@@ -222,7 +221,7 @@ def test_body_over_the_limit_with_content_length_is_413(auth, app, incident_reco
     app.config["SYNC_MAX_BODY_BYTES"] = 5_000
     auth.sign_in()
     token = auth.api_token()
-    body = json.dumps({"sent_at": datetime.now(timezone.utc).isoformat(),
+    body = json.dumps({"sent_at": datetime.now(UTC).isoformat(),
                        "records": [incident_record() for _ in range(20)]}).encode()
     assert len(body) > 5_000
     response = _post_raw(auth.client, body, token)
@@ -249,7 +248,7 @@ def test_body_over_the_limit_without_content_length_is_413(auth, app, incident_r
     auth.sign_in()
     token = auth.api_token()
     _as_chunked(app)
-    body = json.dumps({"sent_at": datetime.now(timezone.utc).isoformat(),
+    body = json.dumps({"sent_at": datetime.now(UTC).isoformat(),
                        "records": [incident_record() for _ in range(20)]}).encode()
     response = auth.client.post("/api/v1/sync", data=body, content_type="application/json",
                                 headers={"X-CSRFToken": token})
@@ -263,7 +262,7 @@ def test_valid_json_followed_by_padding_over_the_limit_is_413(auth, app, inciden
     auth.sign_in()
     token = auth.api_token()
     _as_chunked(app)
-    body = json.dumps({"sent_at": datetime.now(timezone.utc).isoformat(),
+    body = json.dumps({"sent_at": datetime.now(UTC).isoformat(),
                        "records": [incident_record()]}).encode() + b" " * 10_000
     response = auth.client.post("/api/v1/sync", data=body, content_type="application/json",
                                 headers={"X-CSRFToken": token})
@@ -275,7 +274,7 @@ def test_body_exactly_at_the_limit_without_content_length_is_read(auth, app, inc
     auth.sign_in()
     token = auth.api_token()
     _as_chunked(app)
-    body = json.dumps({"sent_at": datetime.now(timezone.utc).isoformat(), "records": [incident_record()]}).encode()
+    body = json.dumps({"sent_at": datetime.now(UTC).isoformat(), "records": [incident_record()]}).encode()
     app.config["SYNC_MAX_BODY_BYTES"] = len(body)
     response = auth.client.post("/api/v1/sync", data=body, content_type="application/json",
                                 headers={"X-CSRFToken": token})
@@ -306,7 +305,7 @@ def test_batch_at_the_record_limit_is_accepted(auth, app, incident_record, count
 
 def test_sync_without_csrf_header_is_refused(auth, incident_record, count_rows):
     auth.sign_in()
-    response = auth.client.post("/api/v1/sync", json={"sent_at": datetime.now(timezone.utc).isoformat(),
+    response = auth.client.post("/api/v1/sync", json={"sent_at": datetime.now(UTC).isoformat(),
                                                       "records": [incident_record()]})
     error = _assert_error_shape(response, 400, "csrf_failed")
     assert "CSRF" in error["message"]
@@ -334,7 +333,7 @@ def test_csrf_token_from_another_session_is_refused(app, auth, incident_record, 
 @pytest.mark.parametrize("accept", ["application/json", "text/html", "*/*"])
 def test_signed_out_sync_is_401_json_before_any_csrf_check(client, incident_record, headers, accept, count_rows):
     """Pitfalls 2 and 4: never a redirect a fetch would follow, and 'signed out' wins over 'bad token'."""
-    response = client.post("/api/v1/sync", json={"sent_at": datetime.now(timezone.utc).isoformat(),
+    response = client.post("/api/v1/sync", json={"sent_at": datetime.now(UTC).isoformat(),
                                                  "records": [incident_record()]},
                            headers={**headers, "Accept": accept})
     _assert_error_shape(response, 401, "signed_out")
@@ -431,7 +430,7 @@ def test_batch_from_a_phone_with_the_right_time_is_not_flagged(auth, incident_re
 def test_text_no_database_can_store_is_rejected_clearly(auth, incident_record, text, count_rows):
     auth.sign_in()
     bad, fine = incident_record(description=text), incident_record()
-    body = json.dumps({"sent_at": datetime.now(timezone.utc).isoformat(), "records": [bad, fine]}).encode()
+    body = json.dumps({"sent_at": datetime.now(UTC).isoformat(), "records": [bad, fine]}).encode()
     response = _post_raw(auth.client, body, auth.api_token())
     assert response.status_code == 200
     results = response.get_json()["results"]
@@ -447,7 +446,7 @@ def test_times_outside_1970_to_2100_are_rejected_clearly(auth, incident_record, 
     auth.sign_in()
     token = auth.api_token()
     records = [incident_record(recorded_at=when), incident_record(occurred_at=when)]
-    response = _post_raw(auth.client, json.dumps({"sent_at": datetime.now(timezone.utc).isoformat(),
+    response = _post_raw(auth.client, json.dumps({"sent_at": datetime.now(UTC).isoformat(),
                                                   "records": records}).encode(), token)
     results = response.get_json()["results"]
     assert "check the phone's clock" in results[0]["errors"]["recorded_at"][0]
@@ -461,7 +460,7 @@ def test_times_outside_1970_to_2100_are_rejected_clearly(auth, incident_record, 
 def test_phone_clock_reset_to_1970_is_stored_and_flagged(auth, incident_record, app):
     """A phone whose battery died may think it is 1970: its records are kept, with the skew flagged."""
     auth.sign_in()
-    phone_now = datetime(1970, 1, 1, 0, 5, tzinfo=timezone.utc)
+    phone_now = datetime(1970, 1, 1, 0, 5, tzinfo=UTC)
     record = incident_record(recorded_at=phone_now.isoformat(),
                              occurred_at=(phone_now - timedelta(minutes=2)).isoformat())
     assert auth.sync([record], sent_at=phone_now).get_json()["results"][0]["status"] == "created"

@@ -9,7 +9,7 @@ import json
 import random
 import string
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -72,7 +72,7 @@ def sender(auth):
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def test_nasty_values_in_the_batch_envelope_never_500(sender):
@@ -110,7 +110,7 @@ def test_nasty_values_in_every_incident_field_never_500(sender, incident_record,
 
 def _lone_working_records(session_id: str) -> dict:
     """One valid record of each lone-working type, as a phone sends them."""
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
 
     def record(type_, data, record_id=None):
         return {"id": record_id or str(uuid.uuid4()), "type": type_, "schema_version": 1, "recorded_at": now,
@@ -167,8 +167,8 @@ def test_raw_bodies_that_are_not_quite_json_never_500(sender):
     bodies = [
         b"[" * depth + b"]" * depth,
         b'{"a":' * depth + b"1" + b"}" * depth,
-        ('{"sent_at": "%s", "records": [' % _now()).encode() + b"[" * depth + b"]" * depth + b"]}",
-        ('{"sent_at": "%s", "records": [{"data": ' % _now()).encode() + b'{"a":' * 5000 + b"1"
+        f'{{"sent_at": "{_now()}", "records": ['.encode() + b"[" * depth + b"]" * depth + b"]}",
+        f'{{"sent_at": "{_now()}", "records": [{{"data": '.encode() + b'{"a":' * 5000 + b"1"
         + b"}" * 5000 + b"}]}",
         b'{"sent_at": NaN, "records": []}',
         b'{"sent_at": "2026-01-01T00:00:00Z", "records": [Infinity, -Infinity, NaN]}',

@@ -7,7 +7,7 @@ can stop the second insert.
 import re
 import threading
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import requests
 
@@ -59,7 +59,7 @@ def test_same_record_sent_twice_in_parallel_is_stored_once(live_server, incident
     for _ in range(rounds):
         record = incident_record()
         record_ids.append(record["id"])
-        body = {"sent_at": datetime.now(timezone.utc).isoformat(), "records": [record]}
+        body = {"sent_at": datetime.now(UTC).isoformat(), "records": [record]}
         answers = _send_together(senders, [body, body])
         assert [a.status_code for a in answers] == [200, 200], [a.text[:300] for a in answers]
         statuses = sorted(a.json()["results"][0]["status"] for a in answers)
@@ -80,7 +80,7 @@ def test_overlapping_batches_sent_in_parallel_store_each_record_once(live_server
     shared = [incident_record() for _ in range(20)]
     only_tab = [incident_record() for _ in range(10)]
     only_worker = [incident_record() for _ in range(10)]
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     answers = _send_together([(tab, tab_token, live_server), (worker, worker_token, live_server)],
                              [{"sent_at": now, "records": only_tab + shared},
                               {"sent_at": now, "records": shared + only_worker}])
@@ -98,7 +98,7 @@ def test_overlapping_batches_sent_in_parallel_store_each_record_once(live_server
 def test_live_server_answers_signed_out_phone_with_401_json_not_a_redirect(live_server, incident_record):
     """Pitfall 2 over real HTTP: a fetch that follows redirects must still see 401 JSON."""
     response = requests.post(live_server + "/api/v1/sync", timeout=10,
-                             json={"sent_at": datetime.now(timezone.utc).isoformat(), "records": [incident_record()]},
+                             json={"sent_at": datetime.now(UTC).isoformat(), "records": [incident_record()]},
                              headers={"X-CSRFToken": "whatever", "Accept": "text/html"})
     assert response.status_code == 401
     assert response.history == []

@@ -11,14 +11,14 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import requests
+from test_sync_parallel import _signed_in_session
 
 from app.incidents.models import Incident
 from app.lone_working.models import Alert, LoneWorkingEvent, LoneWorkingSession
 from app.sync.models import RecordReceipt
-from test_sync_parallel import _signed_in_session
 
 LIVE_SERVER_WORKERS = 4
 LIVE_SERVER_THREADS = 2
@@ -52,7 +52,8 @@ def _records_of_one_worker(branch_id: int, rng: random.Random) -> list[dict]:
                    start_at + timedelta(minutes=20 * sequence))
         record("session_finished", {"session_id": session_id, "sequence": 4}, start_at + timedelta(minutes=90))
     for number in range(ALARMS_PER_WORKER):
-        record("alarm_raised", {"message": f"load test alarm {number}", "sequence": 1}, base + timedelta(minutes=number))
+        record("alarm_raised", {"message": f"load test alarm {number}", "sequence": 1},
+               base + timedelta(minutes=number))
     for number in range(INCIDENTS_PER_WORKER):
         occurred = base + timedelta(seconds=number)
         record("incident", {"occurred_at": occurred.isoformat(), "branch_id": branch_id, "location": "entrance",
@@ -65,9 +66,10 @@ def _records_of_one_worker(branch_id: int, rng: random.Random) -> list[dict]:
 
 def test_ten_thousand_records_in_overlapping_batches_from_eight_threads_are_each_stored_once(
         app, live_server, count_rows):
+    import sqlalchemy as sa
+
     from app.extensions import db
     from app.org.models import Branch
-    import sqlalchemy as sa
 
     with app.app_context():
         branch_id = db.session.scalar(sa.select(Branch.id).order_by(Branch.id))
@@ -99,7 +101,7 @@ def test_ten_thousand_records_in_overlapping_batches_from_eight_threads_are_each
         barrier.wait()
         for batch in plans[index][1]:
             answer = session.post(live_server + "/api/v1/sync", headers={"X-CSRFToken": token}, timeout=120,
-                                  json={"sent_at": datetime.now(timezone.utc).isoformat(), "records": batch})
+                                  json={"sent_at": datetime.now(UTC).isoformat(), "records": batch})
             with lock:
                 statuses[answer.status_code] += 1
                 if answer.status_code != 200:
