@@ -86,8 +86,8 @@
   var PY_STRIP = new RegExp('^[' + PY_SPACE + ']+|[' + PY_SPACE + ']+$', 'g');
   function pyStrip(text) { return String(text).replace(PY_STRIP, ''); }
 
-  /* Python's len(): code points, not UTF-16 units. */
-  function codePoints(text) { return Array.from(text).length; }
+  /* Python's len(): code points, not UTF-16 units (a surrogate pair is one). */
+  function codePoints(text) { return text.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, '_').length; }
 
   /* ---------- reading times ---------- */
 
@@ -339,7 +339,9 @@
 
   /* A whole number as marshmallow's Integer reads it; undefined if it is not one. */
   function integerOf(value) {
-    if (typeof value === 'number') { return isFinite(value) ? Math.trunc(value) : undefined; }
+    if (typeof value === 'number') {   // int(3.7) is 3, as marshmallow reads it
+      return isFinite(value) ? (value < 0 ? Math.ceil(value) : Math.floor(value)) : undefined;
+    }
     if (typeof value !== 'string') { return undefined; }
     var text = pyStrip(value);
     return /^[+-]?[0-9]+$/.test(text) ? parseInt(text, 10) : undefined;
