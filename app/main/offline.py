@@ -1,9 +1,50 @@
-"""Marking pages the service worker may keep a copy of for use without signal."""
+"""What the phone keeps for use without signal, declared once.
+
+- `KEPT_PAGES`: the pages the service worker keeps a copy of (marked with `offline_page`, and
+  asked for by the page scripts so they open with no signal even if never visited). Every signed-in
+  page keeps the ones marked "any"; the lone-working pages also keep theirs. The offline page
+  links to them with the same labels.
+- `PAGE_SCRIPTS`: the phone's scripts, in load order, per kind of page. The templates include
+  them from here and the service worker's precache list is built from `all_scripts()`, so a new
+  script is added in one place.
+- `phone_config()`: what the pages hand to their scripts in a JSON data block (base.html): the
+  kept pages and the labels (app/labels.py).
+"""
 from functools import wraps
 
 from flask import make_response
 
 OFFLINE_HEADER = "X-Offline-Page"
+
+KEPT_PAGES = (
+    {"path": "/", "label": "Home", "kept_from": "any"},
+    {"path": "/incidents/new", "label": "Report an incident", "kept_from": "any"},
+    {"path": "/waiting", "label": "Waiting on this phone", "kept_from": "any"},
+    {"path": "/lone-working/", "label": "Lone working", "kept_from": "lone-working"},
+    {"path": "/lone-working/alarm", "label": "I need help", "kept_from": "lone-working"},
+)
+
+PAGE_SCRIPTS = {
+    # Every page: the outbox and its sender, then the page glue, each one job.
+    "every_page": ("js/outbox.js", "js/sync.js", "js/page_kit.js", "js/sw_client.js", "js/status_bar.js",
+                   "js/field_errors.js", "js/outbox_forms.js", "js/waiting_list.js", "js/sign_out.js"),
+    # The lone-working pages (status screen, alarm).
+    "lone_working": ("js/lone_working.js",),
+}
+
+
+def all_scripts() -> list[str]:
+    """Every phone script once, in load order (the service worker precaches these)."""
+    seen: list[str] = []
+    for scripts in PAGE_SCRIPTS.values():
+        seen.extend(name for name in scripts if name not in seen)
+    return seen
+
+
+def phone_config() -> dict:
+    from app.labels import phone_labels
+
+    return {"kept_pages": [dict(page) for page in KEPT_PAGES], "labels": phone_labels()}
 
 
 def offline_page(view):
