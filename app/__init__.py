@@ -4,7 +4,7 @@ import logging
 from flask import Flask
 
 from app.config import Config, validate_config
-from app.extensions import csrf, db, limiter, login_manager, migrate
+from app.extensions import compress, csrf, db, limiter, login_manager, migrate
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -39,8 +39,23 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    register_weak_signal_serving(app)
     with app.app_context():
         enable_sqlite_wal(db)
+
+
+def register_weak_signal_serving(app: Flask) -> None:
+    """Fewer bytes on a weak signal: HTML and JSON compressed (br or gzip, as the phone asks;
+    never tiny or streamed bodies), static files compressed and cached by version (WhiteNoise).
+
+    Registered before every other after_request function, so compression runs after them all."""
+    from app.main.static_files import serve_static_files
+
+    app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    app.config.setdefault("COMPRESS_MIN_SIZE", 500)
+    app.config.setdefault("COMPRESS_STREAMS", False)
+    compress.init_app(app)
+    serve_static_files(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -1,4 +1,5 @@
 """Flask extensions, created unbound and bound in create_app (no circular imports)."""
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -21,3 +22,5 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# HTML and JSON answers compressed when the phone asks (static files: app/main/static_files.py).
+compress = Compress()

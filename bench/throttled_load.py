@@ -18,6 +18,7 @@ Usage:
   .venv/bin/python bench/throttled_load.py [--runs 5] [--kbit 400] [--rtt-ms 400]
 """
 import argparse
+import contextlib
 import heapq
 import itertools
 import re
@@ -119,10 +120,8 @@ class ThrottlingProxy:
                     self.last_activity = time.monotonic()
                 except OSError:
                     break
-            try:
+            with contextlib.suppress(OSError):
                 target.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
 
         sender = threading.Thread(target=send, daemon=True)
         sender.start()

@@ -1,7 +1,7 @@
 """Home, health, the service worker and the offline shell."""
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, jsonify, render_template
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
@@ -55,8 +55,11 @@ def service_worker():
               .replace('["__SHELL_FILES__"]', "[" + ", ".join(f'"{url}"' for url in shell) + "]"))
     response = Response(source, mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/"
+    # Never cached for long (a new deploy must reach the phone), but revalidated: the browser's
+    # update check on every visit is a 304 while nothing changed.
     response.headers["Cache-Control"] = "no-cache"
-    return response
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 @bp.route("/manifest.webmanifest")

@@ -2,8 +2,9 @@
  *
  * Served at /sw.js (scope "/") by app/main/views.py, which fills in the two constants below.
  * - the app shell (CSS, JS, icons, /offline) is precached and served cache-first;
- * - pages are network-first; a page the server marked "X-Offline-Page: keep" is copied into
- *   the pages cache so the worker can open it again with no signal;
+ * - pages are network-first (with navigation preload); a page the server marked
+ *   "X-Offline-Page: keep" is copied into the pages cache so the worker can open it again with
+ *   no signal;
  * - /api/ is never touched: the sync client must see the server's real answer;
  * - Background Sync ('sync', tag 'outbox') drains the outbox with the same code as the pages.
  */
@@ -22,15 +23,28 @@ importScripts('/static/js/outbox.js?v=' + VERSION, '/static/js/sync.js?v=' + VER
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(SHELL_CACHE);
-    // cache: 'reload' skips the browser's HTTP cache, so the shell is this deploy's.
-    await cache.addAll(SHELL.concat([OFFLINE_URL]).map((url) => new Request(url, { cache: 'reload' })));
+    await cache.addAll(SHELL.concat([OFFLINE_URL]).map(precacheRequest));
     // Only now: taking over before the precache is complete would leave pages with no shell.
     await self.skipWaiting();
   })());
 });
 
+/* The shell's files carry this deploy's version (?v=VERSION), and the server marks such a URL
+ * immutable: whatever the HTTP cache holds for it is this deploy's file, so the precache takes
+ * it from there (what the page has just loaded is not downloaded a second time on a weak
+ * signal). Anything else (the offline page) is asked of the server again ('no-cache'). */
+function precacheRequest(url) {
+  const versioned = new URL(url, self.location.origin).searchParams.get('v') === VERSION;
+  return new Request(url, { cache: versioned ? 'default' : 'no-cache' });
+}
+
 self.addEventListener('activate', (event) => {
   event.waitUntil((async () => {
+    // Navigation preload: the browser asks the server for a page while this worker starts up,
+    // instead of after (one start-up less on every page opened on a weak signal).
+    if (self.registration.navigationPreload) {
+      await self.registration.navigationPreload.enable();
+    }
     // Delete this app's caches from older versions (an old cached form must not be shown
     // after an update); other caches on the origin are not ours to touch.
     const keep = [SHELL_CACHE, PAGES_CACHE];
@@ -66,8 +80,9 @@ async function networkFirstPage(event) {
   const request = event.request;
   try {
     // A navigation's fetch does not follow redirects (mode 'manual'): a redirect comes back as
-    // an opaque response, passed to the browser as it is, and never kept.
-    const response = await fetch(request);
+    // an opaque response, passed to the browser as it is, and never kept. The preloaded answer
+    // (see 'activate') is the same request made earlier; without one, fetch it now.
+    const response = (await event.preloadResponse) || await fetch(request);
     if (keepable(response)) {
       const copy = response.clone();
       event.waitUntil(caches.open(PAGES_CACHE).then((cache) => cache.put(pageKey(request.url), copy)));

@@ -21,7 +21,6 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
-
 from e2e_helpers import ARTIFACTS, PASSWORD, PHONE, WORKER
 
 pytestmark = pytest.mark.e2e
@@ -33,6 +32,7 @@ SETTLE_LIMIT_SECONDS = 30
 
 SIGNED_IN_PAGES = ["/", "/lone-working/", "/incidents/new", "/waiting"]
 SIGNED_OUT_PAGES = ["/auth/sign-in", "/offline"]
+REQUEST_LINE = re.compile(rb"^([A-Z]+ \S+) HTTP/1\.[01]\r\n")
 
 
 class CountingProxy:
@@ -50,6 +50,7 @@ class CountingProxy:
         self.received = 0        # server -> phone
         self.sent = 0            # phone -> server
         self.last_activity = time.monotonic()
+        self.exchanges: list[list] = []   # [request line, bytes received for it], in order
         self.closing = False
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -64,6 +65,7 @@ class CountingProxy:
     def _pump(self, downstream: socket.socket) -> None:
         upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
         peers = {downstream: upstream, upstream: downstream}
+        exchange = None   # Chromium does not pipeline: each answer belongs to the last request
         try:
             while True:
                 readable, _, _ = select.select(list(peers), [], [], 1.0)
@@ -77,8 +79,14 @@ class CountingProxy:
                     with self.lock:
                         if sock is upstream:
                             self.received += len(data)
+                            if exchange is not None:
+                                exchange[1] += len(data)
                         else:
                             self.sent += len(data)
+                            request_line = REQUEST_LINE.match(data)
+                            if request_line:
+                                exchange = [request_line.group(1).decode(), 0]
+                                self.exchanges.append(exchange)
                         self.last_activity = time.monotonic()
         except OSError:
             return
@@ -86,9 +94,10 @@ class CountingProxy:
             downstream.close()
             upstream.close()
 
-    def mark(self) -> int:
+    def mark(self) -> tuple[int, int]:
+        """(bytes received so far, exchanges so far)."""
         with self.lock:
-            return self.received
+            return self.received, len(self.exchanges)
 
     def wait_until_quiet(self, page, quiet: float = QUIET_SECONDS, limit: float = SETTLE_LIMIT_SECONDS) -> None:
         """Waits through `page` (not time.sleep): Playwright's sync API only does its work (the
@@ -134,28 +143,29 @@ class Visit:
             "email": WORKER, "password": PASSWORD, "csrf_token": token}, max_redirects=0)
         assert answer.status in (302, 303), f"sign-in answered {answer.status}"
 
-    def load(self, path: str) -> tuple[int, list]:
+    def load(self, path: str) -> tuple[int, list, list]:
         """Open `path` and wait until the service worker controls it and the network is quiet;
-        answer the bytes received and the requests made meanwhile."""
+        answer the bytes received, the requests made meanwhile (Playwright's view: from the
+        network, the HTTP cache or the service worker), and what crossed the wire per request."""
         first_request = len(self.requests)
         if self.page is None:
             self.page = self.context.new_page()
         self.proxy.wait_until_quiet(self.page, quiet=0.5)
-        start = self.proxy.mark()
+        start, first_exchange = self.proxy.mark()
         self.page.goto(path)
         self.page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")
         self.proxy.wait_until_quiet(self.page)
-        return self.proxy.mark() - start, self.requests[first_request:]
+        received, _ = self.proxy.mark()
+        return received - start, self.requests[first_request:], self.proxy.exchanges[first_exchange:]
 
     def close(self) -> None:
         self.context.close()
 
 
-def _report(label: str, path: str, received: int, requests: list) -> str:
-    lines = [f"{label} {path}: {received} bytes received over {len(requests)} requests"]
-    for request in requests:
-        worker = " (service worker)" if request.service_worker else ""
-        lines.append(f"  {request.method} {request.url}{worker}")
+def _report(label: str, path: str, received: int, requests: list, exchanges: list) -> str:
+    lines = [f"{label} {path}: {received} bytes received in {len(exchanges)} answers from the server "
+             f"({len(requests)} requests made, the rest answered by the HTTP cache or the service worker)"]
+    lines += [f"  {size:7d}  {request_line}" for request_line, size in exchanges]
     return "\n".join(lines)
 
 
@@ -171,10 +181,10 @@ def _weigh(browser, proxy, path: str, signed_in: bool):
     try:
         if signed_in:
             visit.sign_in_without_a_page()
-        first, first_requests = visit.load(path)
-        repeat, repeat_requests = visit.load(path)
-        first_report = _report("first visit", path, first, first_requests)
-        repeat_report = _report("repeat visit", path, repeat, repeat_requests)
+        first, first_requests, first_exchanges = visit.load(path)
+        repeat, repeat_requests, repeat_exchanges = visit.load(path)
+        first_report = _report("first visit", path, first, first_requests, first_exchanges)
+        repeat_report = _report("repeat visit", path, repeat, repeat_requests, repeat_exchanges)
         _record(first_report + "\n" + repeat_report)
         hosts = {urlsplit(r.url).netloc for r in first_requests + repeat_requests if r.url.startswith("http")}
         return first, repeat, first_report, repeat_report, hosts
