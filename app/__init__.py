@@ -22,6 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO)
 
     register_extensions(app)
+    register_record_types(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
@@ -56,6 +57,16 @@ def register_weak_signal_serving(app: Flask) -> None:
     app.config.setdefault("COMPRESS_STREAMS", False)
     compress.init_app(app)
     serve_static_files(app)
+
+
+def register_record_types(app: Flask) -> None:
+    """Every kind of record a phone can send, listed here once; the sync API and the forms ingest them."""
+    from app.incidents.services import incident_record_types
+    from app.lone_working.services import lone_working_record_types
+    from app.sync.registry import register_record_type
+
+    for record_type in [*incident_record_types(), *lone_working_record_types()]:
+        register_record_type(record_type)
 
 
 def register_blueprints(app: Flask) -> None:

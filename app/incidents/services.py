@@ -8,7 +8,7 @@ from app.extensions import db
 from app.incidents.models import Incident, IncidentAccess, IncidentKind
 from app.incidents.schemas import IncidentDataV1
 from app.org.models import Branch
-from app.sync.registry import RecordRejected, RecordType, register_record_type
+from app.sync.registry import RecordRejected, RecordType
 from app.sync.services import IngestContext, ingest_records
 
 # A report may say it happened a little after the phone recorded it (clocks, rounding); not more.
@@ -68,12 +68,14 @@ def _branch_service(context: IngestContext, branch_id: int) -> int | None:
     return services[branch_id]
 
 
-register_record_type(RecordType(
-    name="incident",
-    schemas={1: IncidentDataV1},
-    rows=incident_rows,
-    description="An incident report (what happened, when and where, who was involved, what was done).",
-))
+def incident_record_types() -> list[RecordType]:
+    """The record types this domain stores (registered by the application factory)."""
+    return [RecordType(
+        name="incident",
+        schemas={1: IncidentDataV1},
+        rows=incident_rows,
+        description="An incident report (what happened, when and where, who was involved, what was done).",
+    )]
 
 
 def visible_incidents(user) -> sa.Select:

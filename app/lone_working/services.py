@@ -24,7 +24,7 @@ from app.lone_working.models import LoneWorkingEvent, LoneWorkingSession, Worker
 from app.lone_working.schemas import AlarmRaisedV1, CheckInV1, SessionExtendedV1, SessionFinishedV1, SessionStartedV1
 from app.lone_working.settings import get_settings
 from app.org.models import Branch
-from app.sync.registry import RecordRejected, RecordType, register_record_type
+from app.sync.registry import RecordRejected, RecordType
 from app.sync.services import IngestContext, ingest_records
 
 log = logging.getLogger(__name__)
@@ -273,17 +273,21 @@ def _session_lock_key(record_id: uuid.UUID, data: dict) -> str:
     return str(record_id)  # session_started: the record's id is the session's
 
 
-for _name, _schema, _store, _description in (
-    ("session_started", SessionStartedV1, store_session_started,
-     "A lone-working session starts; the record's id is the session's id."),
-    ("check_in", CheckInV1, store_check_in, "The worker's \"I'm OK\" (the only thing that counts as a check-in)."),
-    ("session_extended", SessionExtendedV1, store_session_extended, "The planned end moves later."),
-    ("session_finished", SessionFinishedV1, store_session_finished,
-     "The worker finishes, safe (a PIN is needed when the worker has set one)."),
-    ("alarm_raised", AlarmRaisedV1, store_alarm_raised, "\"I need help\": raises an alarm alert at once."),
-):
-    register_record_type(RecordType(name=_name, schemas={1: _schema}, store=_store, description=_description,
-                                    lock_key=_session_lock_key))
+def lone_working_record_types() -> list[RecordType]:
+    """The record types this domain stores (registered by the application factory): one per event kind."""
+    return [
+        RecordType(name=name, schemas={1: schema}, store=store, description=description, lock_key=_session_lock_key)
+        for name, schema, store, description in (
+            ("session_started", SessionStartedV1, store_session_started,
+             "A lone-working session starts; the record's id is the session's id."),
+            ("check_in", CheckInV1, store_check_in,
+             "The worker's \"I'm OK\" (the only thing that counts as a check-in)."),
+            ("session_extended", SessionExtendedV1, store_session_extended, "The planned end moves later."),
+            ("session_finished", SessionFinishedV1, store_session_finished,
+             "The worker finishes, safe (a PIN is needed when the worker has set one)."),
+            ("alarm_raised", AlarmRaisedV1, store_alarm_raised, "\"I need help\": raises an alarm alert at once."),
+        )
+    ]
 
 
 # --- PINs ---

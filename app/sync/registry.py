@@ -1,8 +1,9 @@
 """The kinds of record a phone can send, each with its schema versions and its store function.
 
-A domain registers its record type once; the sync API and the HTML form both ingest through
-`app.sync.services.ingest_records`, so idempotency, conflicts and the two clocks are handled
-in one place.
+Each domain lists its record types (e.g. `app.incidents.services.incident_record_types`) and the
+application factory registers them all in one place (`app.register_record_types`), not an import
+side effect. The sync API and the HTML form both ingest through `app.sync.services.ingest_records`,
+so idempotency, conflicts and the two clocks are handled in one place.
 """
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ _record_types: dict[str, RecordType] = {}
 
 
 def register_record_type(record_type: RecordType) -> None:
+    """Add or replace a record type (every create_app registers the same ones again)."""
     _record_types[record_type.name] = record_type
 
 
