@@ -5,7 +5,7 @@ only what still waits in its own outbox; it never reads the HTML page for it. Sa
 sync API: signed out is 401 JSON before anything else, never a redirect.
 """
 import sqlalchemy as sa
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from flask_login import current_user
 
 from app import clock
@@ -75,6 +75,7 @@ def worker_session():
     return jsonify(_state_schema.dump({
         "session": session_projection(session) if session is not None else None,
         "settings": {"grace_minutes": settings.grace_minutes, "due_soon_minutes": settings.due_soon_minutes,
-                     "default_check_in_minutes": settings.default_check_in_minutes},
+                     "default_check_in_minutes": settings.default_check_in_minutes,
+                     "clock_skew_limit_seconds": current_app.config["CLOCK_SKEW_FLAG_SECONDS"]},
         "server_time": clock.utcnow(),
     }))

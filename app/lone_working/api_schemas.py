@@ -54,6 +54,8 @@ class LoneWorkingSettingsSchema(Schema):
     grace_minutes = fields.Integer(required=True)
     due_soon_minutes = fields.Integer(required=True)
     default_check_in_minutes = fields.Integer(required=True)
+    clock_skew_limit_seconds = fields.Integer(required=True, metadata={
+        "description": "A phone clock further off than this is corrected by the measured skew (pitfall 13)."})
 
 
 class WorkerSessionStateSchema(Schema):

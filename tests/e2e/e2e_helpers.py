@@ -329,3 +329,17 @@ def queue_report_offline(context, page, description: str) -> dict:
     result = submit_incident(page)
     assert result["outcome"] == "saved"
     return result
+
+
+def phone_clock_moved(minutes: float) -> str:
+    """An init script moving the page's clock (Date, Date.now) by `minutes` (negative: slow), as a
+    phone whose clock is wrong; the server's clock and the service worker's are not moved."""
+    return """(() => {
+        const shift = %d;
+        const RealDate = Date;
+        class PhoneDate extends RealDate {
+            constructor(...args) { if (args.length === 0) { super(RealDate.now() + shift); } else { super(...args); } }
+            static now() { return RealDate.now() + shift; }
+        }
+        window.Date = PhoneDate;
+    })();""" % round(minutes * 60000)

@@ -32,7 +32,8 @@ def test_no_session_answers_null_with_the_servers_time_and_the_services_settings
     body = sign_in_client(app, "worker@demo.example").get(PATH).get_json()
     assert body["session"] is None
     assert _time(body["server_time"]) == clock.now
-    assert body["settings"] == {"grace_minutes": 5, "due_soon_minutes": 10, "default_check_in_minutes": 30}
+    assert body["settings"] == {"grace_minutes": 5, "due_soon_minutes": 10, "default_check_in_minutes": 30,
+                                "clock_skew_limit_seconds": app.config["CLOCK_SKEW_FLAG_SECONDS"]}
 
 
 def test_running_session_has_deadline_and_overdue_at_as_two_different_instants(app, clock, phone, sync_as):
