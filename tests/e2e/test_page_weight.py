@@ -50,7 +50,8 @@ class CountingProxy:
         self.received = 0        # server -> phone
         self.sent = 0            # phone -> server
         self.last_activity = time.monotonic()
-        self.exchanges: list[list] = []   # [request line, bytes received for it], in order
+        # [request line, bytes received for it, answer's status, sent as a navigation preload]
+        self.exchanges: list[list] = []
         self.closing = False
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -80,12 +81,15 @@ class CountingProxy:
                         if sock is upstream:
                             self.received += len(data)
                             if exchange is not None:
+                                if exchange[1] == 0:
+                                    exchange[2] = int(data[9:12])   # b"HTTP/1.1 200 OK"
                                 exchange[1] += len(data)
                         else:
                             self.sent += len(data)
                             request_line = REQUEST_LINE.match(data)
                             if request_line:
-                                exchange = [request_line.group(1).decode(), 0]
+                                preload = b"\r\nservice-worker-navigation-preload: true\r\n" in data.lower()
+                                exchange = [request_line.group(1).decode(), 0, None, preload]
                                 self.exchanges.append(exchange)
                         self.last_activity = time.monotonic()
         except OSError:
@@ -165,7 +169,8 @@ class Visit:
 def _report(label: str, path: str, received: int, requests: list, exchanges: list) -> str:
     lines = [f"{label} {path}: {received} bytes received in {len(exchanges)} answers from the server "
              f"({len(requests)} requests made, the rest answered by the HTTP cache or the service worker)"]
-    lines += [f"  {size:7d}  {request_line}" for request_line, size in exchanges]
+    lines += [f"  {size:7d}  {status}  {request_line}{' (navigation preload)' if preload else ''}"
+              for request_line, size, status, preload in exchanges]
     return "\n".join(lines)
 
 
@@ -198,3 +203,29 @@ def test_worker_page_first_visit_within_60_kb_and_repeat_visit_within_15_kb(brow
     assert hosts == {urlsplit(proxy.url).netloc}, f"requests to other hosts: {hosts}"
     assert first <= FIRST_VISIT_BUDGET, first_report
     assert repeat <= REPEAT_VISIT_BUDGET, repeat_report
+
+
+def test_first_visit_downloads_each_versioned_file_once_and_navigations_use_preload(browser, proxy):
+    """The service worker's precache takes the files the page has just loaded from the HTTP cache
+    (versioned URLs are immutable), instead of downloading them a second time; and with the
+    worker in control, a page is fetched once, as a navigation preload made while the worker
+    starts (the worker uses that answer rather than fetching the page again)."""
+    visit = Visit(browser, proxy)
+    try:
+        visit.sign_in_without_a_page()
+        _, _, first = visit.load("/incidents/new")
+        downloads: dict[str, int] = {}
+        for request_line, _, status, _ in first:
+            if "?v=" in request_line and status == 200:
+                downloads[request_line] = downloads.get(request_line, 0) + 1
+        assert downloads, "no versioned file was downloaded at all"
+        twice = {line: n for line, n in downloads.items() if n > 1}
+        assert twice == {}, f"downloaded more than once on the first visit: {twice}"
+
+        state = visit.page.evaluate("navigator.serviceWorker.ready.then(r => r.navigationPreload.getState())")
+        assert state["enabled"] is True
+        _, _, repeat = visit.load("/incidents/new")
+        pages = [(line, preload) for line, _, _, preload in repeat if line == "GET /incidents/new"]
+        assert pages == [("GET /incidents/new", True)], repeat
+    finally:
+        visit.close()
