@@ -53,6 +53,7 @@ def register_weak_signal_serving(app: Flask) -> None:
     from app.main.static_files import serve_static_files
 
     app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    app.config.setdefault("COMPRESS_BR_LEVEL", 5)   # a few % smaller pages than 4, still ~1 ms a page
     app.config.setdefault("COMPRESS_MIN_SIZE", 500)
     app.config.setdefault("COMPRESS_STREAMS", False)
     compress.init_app(app)

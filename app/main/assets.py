@@ -14,7 +14,8 @@ SHELL_FILES = [
     *all_scripts(),
     "icons/icon.svg",
     "icons/icon-192.png",
-    "icons/icon-512.png",
+    # Not icons/icon-512.png: only the manifest names it, and the browser fetches it itself when
+    # the app is installed; precaching it cost every phone 2.7 KB on its first visit.
 ]
 
 
