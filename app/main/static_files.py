@@ -1,9 +1,10 @@
 """Static files over a weak signal: served by WhiteNoise, compressed, and cached by version.
 
 - Compressed: WhiteNoise serves a file's .br or .gz copy when the browser asks for it, and
-  never compresses on the fly. The copies are made once per app-shell version (the first
-  process to start with a new version makes them) in a folder of their own under the instance
-  folder, so the source tree stays clean and every process of a deploy shares them.
+  never compresses on the fly. The copies are made once per content of the static folder (the
+  first process to start with new files makes them, in about a second) in a folder of their
+  own under the instance folder, so the source tree stays clean and every process of a deploy
+  shares them.
 - Cached: a URL carrying this deploy's version (`/static/js/sync.js?v=<asset_version>`, made
   by the `asset_url` template helper and the service worker's precache list) names content
   that never changes, so it is cached for a year and marked immutable: the phone never asks
@@ -11,6 +12,7 @@
   downloading it a second time. Any other static URL (no version, or another deploy's) must
   be revalidated (`no-cache`, answered 304 when unchanged).
 """
+import hashlib
 import shutil
 import tempfile
 import time
@@ -31,7 +33,7 @@ def serve_static_files(app: Flask) -> None:
     """Put WhiteNoise in front of the app for GET and HEAD under the static URL path."""
     version = asset_version(app)
     prefix = app.static_url_path.strip("/") + "/"
-    static = WhiteNoise(app.wsgi_app, root=str(compressed_copy(app, version)), prefix=prefix,
+    static = WhiteNoise(app.wsgi_app, root=str(compressed_copy(app)), prefix=prefix,
                         max_age=None, allow_all_origins=False, add_headers_function=_static_headers)
     app.wsgi_app = VersionedStaticFiles(app.wsgi_app, static, "/" + prefix, version)
 
@@ -72,13 +74,16 @@ class VersionedStaticFiles:
         return parse_qs(environ.get("QUERY_STRING", "")).get("v") == [self.version]
 
 
-def compressed_copy(app: Flask, version: str) -> Path:
+def compressed_copy(app: Flask) -> Path:
     """The static folder as it is, with .br and .gz copies beside each file worth compressing.
 
+    Named by a digest of the static files alone (not the app-shell version, which also changes
+    with templates and ASSET_VERSION), so a copy is made again only when a static file changed.
     Made in a temporary folder and renamed into place, so a process never serves a half-made
     copy and two processes starting at once do not trip over each other.
     """
     base = _copies_folder(app)
+    version = _static_digest(Path(app.static_folder))
     target = base / version
     if target.is_dir():
         return target
@@ -94,6 +99,15 @@ def compressed_copy(app: Flask, version: str) -> Path:
         shutil.rmtree(building, ignore_errors=True)
     _remove_old_copies(base, keep=version)
     return target
+
+
+def _static_digest(static: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(static.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(static)).encode() + b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _copies_folder(app: Flask) -> Path:
