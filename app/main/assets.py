@@ -10,7 +10,6 @@ from app.main.offline import all_scripts
 # the pages' own list (app/main/offline.py), so a new script is precached without a second edit.
 SHELL_FILES = [
     "css/app.css",
-    "css/lone-working.css",
     *all_scripts(),
     "icons/icon.svg",
     "icons/icon-192.png",

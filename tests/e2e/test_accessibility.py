@@ -329,3 +329,34 @@ def test_admin_pages_have_no_axe_violations(browser, live_server, scene, auditor
     finally:
         context.close()
     auditor.assert_clean()
+
+
+STYLESHEET_BUDGET = 4_000   # bytes on the wire (brotli), the one stylesheet every page waits for
+
+
+def test_every_page_waits_for_one_small_stylesheet_cached_for_a_year(browser, live_server, scene):
+    """Render-blocking CSS: the CSP allows no inline style, so the first paint waits for the
+    stylesheet's round trip; one file (not one per area), small, and immutable under its ?v=
+    so a phone fetches it once per deploy."""
+    context = _context(browser, live_server, "phone")
+    try:
+        page = context.new_page()
+        hrefs = set()
+        pages = (("/auth/sign-in", None), ("/", WORKER), ("/lone-working/", WORKER), ("/supervise/", SUPERVISOR))
+        for path, who in pages:
+            if who:
+                context.clear_cookies()
+                sign_in(page, who)
+            page.goto(path)
+            blocking = page.evaluate("""() => Array.from(document.querySelectorAll('link[rel=stylesheet]'))
+                .map(link => link.getAttribute('href'))""")
+            assert len(blocking) == 1, f"{path} waits for {len(blocking)} stylesheets: {blocking}"
+            hrefs.update(blocking)
+        [href] = hrefs
+        answer = page.request.get(href, headers={"Accept-Encoding": "br, gzip"})
+        assert answer.status == 200
+        assert "immutable" in answer.headers["cache-control"] and "max-age=31536000" in answer.headers["cache-control"]
+        assert answer.headers.get("content-encoding") in ("br", "gzip")
+        assert int(answer.headers["content-length"]) <= STYLESHEET_BUDGET, answer.headers
+    finally:
+        context.close()
