@@ -109,6 +109,9 @@ def register_security_headers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from app.access import can_supervise
     from app.main.templating import register_template_helpers as register
 
     register(app)
+    # Templates ask the access policy what to show, never a role name.
+    app.jinja_env.globals["can_supervise"] = can_supervise

@@ -7,7 +7,7 @@ from flask import current_app
 from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.clock import utcnow
+from app import clock
 from app.db_types import UTCDateTime
 from app.extensions import db
 from app.org.models import LibraryService, Team, team_supervisors
@@ -36,7 +36,7 @@ class User(UserMixin, db.Model):
     # The team a worker belongs to; their reports go to this team's supervisors.
     team_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("team.id"), index=True)
     active: so.Mapped[bool] = so.mapped_column(default=True)
-    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=clock.column_default_now)
 
     library_service: so.Mapped[LibraryService] = so.relationship()
     team: so.Mapped[Team | None] = so.relationship()

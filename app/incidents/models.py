@@ -5,10 +5,10 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from app.clock import utcnow
+from app import clock
 from app.db_types import UTCDateTime
 from app.extensions import db
-from app.incidents.vocabulary import ACTION_LABELS, KIND_LABELS, LOCATION_LABELS, SEVERITY_LABELS
+from app.incidents.vocabulary import ActionTaken, BehaviourKind, IncidentLocation, Severity
 
 
 class Incident(db.Model):
@@ -56,19 +56,19 @@ class Incident(db.Model):
 
     @property
     def kind_labels(self) -> list[str]:
-        return [KIND_LABELS.get(k.kind, k.kind) for k in self.kinds]
+        return [BehaviourKind.label_of(k.kind) for k in self.kinds]
 
     @property
     def location_label(self) -> str:
-        return LOCATION_LABELS.get(self.location, self.location)
+        return IncidentLocation.label_of(self.location)
 
     @property
     def severity_label(self) -> str:
-        return SEVERITY_LABELS.get(self.severity, self.severity)
+        return Severity.label_of(self.severity)
 
     @property
     def action_labels(self) -> list[str]:
-        return [ACTION_LABELS.get(a, a) for a in self.actions_taken or []]
+        return [ActionTaken.label_of(a) for a in self.actions_taken or []]
 
 
 class IncidentKind(db.Model):
@@ -91,5 +91,5 @@ class IncidentAccess(db.Model):
     incident_id: so.Mapped[uuid.UUID] = so.mapped_column(
         sa.ForeignKey("incident.id", ondelete="CASCADE"), index=True)
     user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
-    accessed_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    accessed_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=clock.column_default_now)
     action: so.Mapped[str] = so.mapped_column(sa.String(20), default="view")

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from app.access import incidents_visible_to
 from app.extensions import db
 from app.incidents.models import Incident, IncidentAccess, IncidentKind
 from app.incidents.schemas import IncidentDataV1
@@ -79,14 +80,9 @@ def incident_record_types() -> list[RecordType]:
 
 
 def visible_incidents(user) -> sa.Select:
-    """The reports this user may see: staff their own, supervisors their teams', admins their service's."""
-    query = sa.select(Incident)
-    if user.is_admin:
-        return query.where(Incident.library_service_id == user.library_service_id)
-    if user.is_supervisor:
-        team_ids = [team.id for team in user.supervised_teams]
-        return query.where(sa.or_(Incident.team_id.in_(team_ids), Incident.reporter_id == user.id))
-    return query.where(Incident.reporter_id == user.id)
+    """The reports this user may see (app.access): staff their own, supervisors their teams', admins their
+    service's."""
+    return sa.select(Incident).where(incidents_visible_to(user))
 
 
 def list_incidents(user, branch_id: int | None = None, kind: str | None = None,

@@ -5,12 +5,12 @@ from datetime import datetime, timedelta
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.clock import utcnow
+from app import clock
 from app.extensions import db
 from app.form_errors import attach_service_errors
 from app.incidents.forms import IncidentForm, as_choices
 from app.incidents.services import list_incidents, open_incident, record_incident
-from app.incidents.vocabulary import KINDS
+from app.incidents.vocabulary import KINDS, BehaviourKind
 from app.main.offline import offline_page
 from app.org.models import Branch
 from app.timefmt import from_local_naive, to_service_local
@@ -32,7 +32,7 @@ def new_incident():
     form = IncidentForm()
     form.branch_id.choices = as_choices(_branch_choices(current_user))
     if request.method == "GET":
-        form.occurred_at.data = to_service_local(utcnow()).replace(tzinfo=None, second=0, microsecond=0)
+        form.occurred_at.data = to_service_local(clock.utcnow()).replace(tzinfo=None, second=0, microsecond=0)
         if current_user.team:
             form.branch_id.data = current_user.team.branch_id
     if form.validate_on_submit():
@@ -45,7 +45,7 @@ def new_incident():
             record_id = uuid.UUID(form.record_id.data)
         except (TypeError, ValueError):
             record_id = uuid.uuid4()
-        result = record_incident(current_user, record_id, to_service_local(utcnow()), data, via="form")
+        result = record_incident(current_user, record_id, to_service_local(clock.utcnow()), data, via="form")
         if result["status"] in ("created", "duplicate"):
             flash("Sent. Your report has reached the server.", "sent")
             return redirect(url_for("incidents.show_incident", incident_id=record_id))
@@ -60,7 +60,7 @@ def list_reports():
     """Reports this person may see, newest first, with filters."""
     branch_id = _in_range(request.args.get("branch", type=int))
     kind = request.args.get("kind") or None
-    if kind and kind not in dict(KINDS):
+    if kind and kind not in BehaviourKind.values():
         kind = None
     date_from = _parse_date(request.args.get("from"))
     date_to = _parse_date(request.args.get("to"))

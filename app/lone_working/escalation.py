@@ -21,7 +21,16 @@ from app import clock
 from app.auth.models import User
 from app.extensions import db
 from app.lone_working import notify
-from app.lone_working.models import Alert, AlertLevelFiring, LoneWorkingSession, Notification, ServiceContact
+from app.lone_working.models import (
+    Alert,
+    AlertKind,
+    AlertLevelFiring,
+    LoneWorkingSession,
+    Notification,
+    NotificationStatus,
+    ServiceContact,
+    SessionStatus,
+)
 from app.lone_working.rules import next_escalation_time, retry_delay
 from app.lone_working.settings import Level, escalation_chain
 from app.org.models import team_supervisors
@@ -83,7 +92,7 @@ def _fire_level(alert_id: int, chain: tuple[Level, ...], level_no: int, team_id:
     for email, name in recipients:
         insert_ignore(Notification.__table__, {
             "alert_id": alert_id, "level": level_no, "recipient_email": email, "recipient_name": name,
-            "status": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now},
+            "status": NotificationStatus.PENDING.value, "attempts": 0, "created_at": now, "next_attempt_at": now},
             ["alert_id", "level", "recipient_email"])
     following = next((lv for lv in chain if lv.level == level_no + 1), None)
     if following is None:
@@ -127,11 +136,11 @@ def raise_overdue_alerts(now: datetime) -> int:
     """
     s = LoneWorkingSession
     covered = sa.select(Alert.id).where(
-        Alert.session_id == s.id, Alert.kind == "overdue",
+        Alert.session_id == s.id, Alert.kind == AlertKind.OVERDUE,
         sa.or_(Alert.resolved_at.is_(None), Alert.cause_at == s.deadline_at)).exists()
     rows = db.session.execute(
         sa.select(s.id, s.worker_id, s.library_service_id, s.team_id, s.deadline_at, s.latitude, s.longitude)
-        .where(s.status == "active", s.overdue_at <= now, ~covered)
+        .where(s.status == SessionStatus.ACTIVE, s.overdue_at <= now, ~covered)
         .order_by(s.overdue_at, s.id).limit(BATCH)).all()
     db.session.commit()
     raised = 0
@@ -139,7 +148,7 @@ def raise_overdue_alerts(now: datetime) -> int:
     # so two sweeps wait for each other rather than deadlock.
     for index, row in enumerate(rows, 1):
         alert_id = raise_alert(
-            kind="overdue", dedupe_key=f"overdue:{row.id}:{row.deadline_at.isoformat()}",
+            kind=AlertKind.OVERDUE.value, dedupe_key=f"overdue:{row.id}:{row.deadline_at.isoformat()}",
             worker_id=row.worker_id, library_service_id=row.library_service_id, team_id=row.team_id,
             session_id=row.id, cause_at=row.deadline_at, now=now,
             latitude=row.latitude, longitude=row.longitude)
@@ -195,7 +204,7 @@ class SendReport:
 
 # Waiting to be sent: never tried, retrying after a failure, or left unsent while mail was not
 # configured (sent once it is, if the alert is still open).
-DUE_STATUSES = ("pending", "failed", "unconfigured")
+DUE_STATUSES = (NotificationStatus.PENDING, NotificationStatus.FAILED, NotificationStatus.UNCONFIGURED)
 
 
 def send_due_notifications(now: datetime, send=None) -> SendReport:
@@ -209,8 +218,8 @@ def send_due_notifications(now: datetime, send=None) -> SendReport:
     table = Notification.__table__
     if not notify.mail_configured(config):
         report.unconfigured = db.session.execute(
-            sa.update(table).where(table.c.status == "pending")
-            .values(status="unconfigured", last_error=notify.NOT_CONFIGURED)).rowcount
+            sa.update(table).where(table.c.status == NotificationStatus.PENDING)
+            .values(status=NotificationStatus.UNCONFIGURED.value, last_error=notify.NOT_CONFIGURED)).rowcount
         db.session.commit()
         if report.unconfigured:
             log.warning("%s: %d alert emails were NOT sent (alerts are on the board only)",
@@ -220,7 +229,7 @@ def send_due_notifications(now: datetime, send=None) -> SendReport:
     alerts = Alert.__table__
     open_alert = sa.select(alerts.c.id).where(alerts.c.id == table.c.alert_id, alerts.c.resolved_at.is_(None)).exists()
     due = sa.or_(sa.and_(table.c.status.in_(DUE_STATUSES), table.c.next_attempt_at <= now),
-                 sa.and_(table.c.status == "sending", table.c.claimed_until < now))
+                 sa.and_(table.c.status == NotificationStatus.SENDING, table.c.claimed_until < now))
     ids = db.session.scalars(
         sa.select(table.c.id).join(alerts, alerts.c.id == table.c.alert_id)
         .where(due, alerts.c.resolved_at.is_(None))
@@ -231,7 +240,7 @@ def send_due_notifications(now: datetime, send=None) -> SendReport:
     # Claim them all in one compare-and-set; another sweep gets only what this one did not.
     claimed = db.session.scalars(
         sa.update(table).where(table.c.id.in_(ids), due, open_alert)
-        .values(status="sending", claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+        .values(status=NotificationStatus.SENDING.value, claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
                 attempts=table.c.attempts + 1).returning(table.c.id)).all()
     db.session.commit()
     for notification_id in sorted(claimed):
@@ -252,7 +261,7 @@ def send_due_notifications(now: datetime, send=None) -> SendReport:
             reason = notify.permanent_reason(error)
             notification.claimed_until = None
             if reason is not None:
-                notification.status = "undeliverable"
+                notification.status = NotificationStatus.UNDELIVERABLE.value
                 notification.last_error = reason[:500]
                 report.undeliverable += 1
                 report.reasons.append(notification.last_error)
@@ -260,7 +269,7 @@ def send_due_notifications(now: datetime, send=None) -> SendReport:
                           notification.recipient_email, notification.last_error)
             else:
                 message = f"{type(error).__name__}: {error}"[:500]
-                notification.status = "failed"
+                notification.status = NotificationStatus.FAILED.value
                 notification.last_error = message
                 notification.next_attempt_at = clock.utcnow() + retry_delay(notification.attempts)
                 report.failed += 1
@@ -268,7 +277,7 @@ def send_due_notifications(now: datetime, send=None) -> SendReport:
                 log.error("alert %s email to %s failed (attempt %d), will retry: %s", notification.alert_id,
                           notification.recipient_email, notification.attempts, message)
         else:
-            notification.status = "sent"
+            notification.status = NotificationStatus.SENT.value
             notification.sent_at = clock.utcnow()
             notification.last_error = None
             notification.claimed_until = None

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
-from app.lone_working.models import OUTCOMES, PLACE_KINDS
+from app.lone_working.models import Outcome, PlaceKind
 
 INTERVAL_CHOICES = [5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 360, 480, 720, 1440]
 EXTEND_CHOICES = [(15, "15 minutes"), (30, "30 minutes"), (60, "1 hour"), (120, "2 hours")]
@@ -56,7 +56,7 @@ class _EventForm(FlaskForm):
 
 class StartSessionForm(_EventForm):
     place_kind = RadioField("Where are you working?", default="branch", validate_choice=False,
-                            choices=[SelectChoice(k, v) for k, v in PLACE_KINDS.items()])
+                            choices=[SelectChoice(k, v) for k, v in PlaceKind.choices()])
     branch_id = SelectField("Branch", validate_choice=False)
     place = StringField("Where exactly", description="The route or stop, the address, or a short description")
     planned_end_at = StringField("Finish by", render_kw={"type": "time"},
@@ -108,7 +108,7 @@ class AcknowledgeForm(FlaskForm):
 
 class ResolveForm(FlaskForm):
     outcome = RadioField("What was it?", validate_choice=False,
-                         choices=[SelectChoice(k, v) for k, v in OUTCOMES.items()])
+                         choices=[SelectChoice(k, v) for k, v in Outcome.choices()])
     note = TextAreaField("What happened")
 
 

@@ -11,15 +11,70 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from app.clock import utcnow
+from app import clock
 from app.db_types import UTCDateTime
 from app.extensions import db
+from app.vocabulary import LabelledStrEnum
 
-EVENT_KINDS = ("session_started", "check_in", "session_extended", "session_finished", "alarm_raised")
-ALERT_KINDS = {"alarm": "Alarm", "duress": "Duress", "overdue": "Overdue"}
-OUTCOMES = {"genuine": "Genuine", "false_alarm": "False alarm", "test": "Test"}
-PLACE_KINDS = {"branch": "Branch", "mobile_stop": "Mobile library route or stop",
-               "home_visit": "Home visit", "other": "Somewhere else"}
+
+class EventKind(LabelledStrEnum):
+    """lone_working_event.kind (and the phone's record type); the label is the supervisor's timeline title."""
+
+    SESSION_STARTED = "session_started", "Session started"
+    CHECK_IN = "check_in", "Checked in: I'm OK"
+    SESSION_EXTENDED = "session_extended", "Extended"
+    SESSION_FINISHED = "session_finished", "Finished"
+    ALARM_RAISED = "alarm_raised", "Alarm: I need help"
+
+
+class AlertKind(LabelledStrEnum):
+    """alert.kind."""
+
+    ALARM = "alarm", "Alarm"
+    DURESS = "duress", "Duress"
+    OVERDUE = "overdue", "Overdue"
+
+
+class Outcome(LabelledStrEnum):
+    """How a supervisor closed an alert (alert.outcome, alert_action.outcome)."""
+
+    GENUINE = "genuine", "Genuine"
+    FALSE_ALARM = "false_alarm", "False alarm"
+    TEST = "test", "Test"
+
+
+class PlaceKind(LabelledStrEnum):
+    """Where a session is (lone_working_session.place_kind)."""
+
+    BRANCH = "branch", "Branch"
+    MOBILE_STOP = "mobile_stop", "Mobile library route or stop"
+    HOME_VISIT = "home_visit", "Home visit"
+    OTHER = "other", "Somewhere else"
+
+
+class SessionStatus(LabelledStrEnum):
+    """lone_working_session.status."""
+
+    ACTIVE = "active", "Running"
+    FINISHED = "finished", "Finished"
+
+
+class NotificationStatus(LabelledStrEnum):
+    """What really happened to one alert email (notification.status); see app/lone_working/notify.py."""
+
+    PENDING = "pending", "Not tried yet"
+    SENDING = "sending", "Being sent"
+    SENT = "sent", "Sent to the mail server"
+    FAILED = "failed", "Failed, will be tried again"
+    UNDELIVERABLE = "undeliverable", "Cannot be delivered, not retried"
+    UNCONFIGURED = "unconfigured", "Not sent: email is not configured"
+
+
+# The same vocabularies as plain values or {value: label}, for code that wants a tuple or a mapping.
+EVENT_KINDS = tuple(EventKind.values())
+ALERT_KINDS = AlertKind.labels()
+OUTCOMES = Outcome.labels()
+PLACE_KINDS = PlaceKind.labels()
 
 
 class LoneWorkingSettings(db.Model):
@@ -35,7 +90,7 @@ class LoneWorkingSettings(db.Model):
     due_soon_minutes: so.Mapped[int] = so.mapped_column(default=10)
     # No contact from the phone for this long shows a stale-contact warning on the board.
     stale_contact_minutes: so.Mapped[int] = so.mapped_column(default=60)
-    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=clock.column_default_now)
 
 
 class EscalationLevel(db.Model):
@@ -83,7 +138,7 @@ class WorkerPins(db.Model):
     user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
     finish_pin_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
     duress_pin_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
-    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=clock.column_default_now)
 
 
 class LoneWorkingSession(db.Model):
@@ -110,11 +165,11 @@ class LoneWorkingSession(db.Model):
     library_service_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("library_service.id"))
     # The worker's team when the first event arrived: whose supervisors watch it.
     team_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("team.id"))
-    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=clock.column_default_now)
 
     # --- projection ---
     has_start: so.Mapped[bool] = so.mapped_column(default=False)
-    status: so.Mapped[str] = so.mapped_column(sa.String(12), default="active")  # active | finished
+    status: so.Mapped[str] = so.mapped_column(sa.String(12), default=SessionStatus.ACTIVE.value)
     started_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)  # phone time
     started_offset_minutes: so.Mapped[int] = so.mapped_column(default=0)
     place_kind: so.Mapped[str] = so.mapped_column(sa.String(20), default="other")
@@ -140,7 +195,7 @@ class LoneWorkingSession(db.Model):
     clock_flag: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     event_count: so.Mapped[int] = so.mapped_column(default=0)
     last_sequence: so.Mapped[int] = so.mapped_column(default=0)
-    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=clock.column_default_now)
 
     worker: so.Mapped["User"] = so.relationship()  # noqa: F821
     team: so.Mapped["Team | None"] = so.relationship()  # noqa: F821
@@ -151,7 +206,7 @@ class LoneWorkingSession(db.Model):
         parts = [self.branch.name] if self.branch is not None else []
         if self.place:
             parts.append(self.place)
-        return " · ".join(parts) or PLACE_KINDS.get(self.place_kind, "Place not yet received")
+        return " · ".join(parts) or PlaceKind.label_of(self.place_kind, "Place not yet received")
 
 
 class LoneWorkingEvent(db.Model):
@@ -211,7 +266,7 @@ class Alert(db.Model):
     source_event_id: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.Uuid)
     # The missed deadline (overdue) or when the worker raised it (alarm, duress).
     cause_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
-    raised_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    raised_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=clock.column_default_now)
     latitude: so.Mapped[float | None] = so.mapped_column()
     longitude: so.Mapped[float | None] = so.mapped_column()
     level: so.Mapped[int] = so.mapped_column(default=0)
@@ -229,11 +284,11 @@ class Alert(db.Model):
 
     @property
     def kind_label(self) -> str:
-        return ALERT_KINDS.get(self.kind, self.kind)
+        return AlertKind.label_of(self.kind)
 
     @property
     def outcome_label(self) -> str:
-        return OUTCOMES.get(self.outcome or "", self.outcome or "")
+        return Outcome.label_of(self.outcome)
 
     @property
     def state(self) -> str:
@@ -265,7 +320,7 @@ class AlertAction(db.Model):
     action: so.Mapped[str] = so.mapped_column(sa.String(20))  # acknowledge | note | resolve
     note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     outcome: so.Mapped[str | None] = so.mapped_column(sa.String(20))
-    at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=clock.column_default_now)
 
     actor: so.Mapped["User"] = so.relationship()  # noqa: F821
 
@@ -291,10 +346,10 @@ class Notification(db.Model):
     # pending (not tried yet) | sending (claimed by a sweep) | sent | failed (will be retried) |
     # undeliverable (failed for a reason retrying cannot fix: never retried) |
     # unconfigured (SMTP_HOST was not set: sent once it is, if the alert is still open)
-    status: so.Mapped[str] = so.mapped_column(sa.String(20), default="pending")
+    status: so.Mapped[str] = so.mapped_column(sa.String(20), default=NotificationStatus.PENDING.value)
     attempts: so.Mapped[int] = so.mapped_column(default=0)
-    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
-    next_attempt_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=clock.column_default_now)
+    next_attempt_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=clock.column_default_now)
     claimed_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     last_error: so.Mapped[str | None] = so.mapped_column(sa.String(500))

@@ -8,7 +8,7 @@ from datetime import datetime, time
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from app.lone_working.models import PLACE_KINDS
+from app.lone_working.models import PlaceKind
 from app.lone_working.rules import MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES
 
 # The years a planned end may name (the sync envelope's own times are held to the same window).
@@ -111,7 +111,7 @@ class SessionStartedV1(EventData):
     """session_started: the record's own id becomes the session's id."""
 
     place_kind = fields.String(required=True,
-                               validate=validate.OneOf(list(PLACE_KINDS), error="Choose the kind of place."),
+                               validate=validate.OneOf(PlaceKind.values(), error="Choose the kind of place."),
                                error_messages={"required": "Choose the kind of place."})
     branch_id = fields.Integer(load_default=None, allow_none=True,
                                validate=validate.Range(min=1, max=MAX_ID, error="Choose a branch from the list."),

@@ -16,11 +16,19 @@ from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import clock
+from app.access import own_sessions
 from app.auth.models import password_method
 from app.extensions import db
 from app.lone_working import rules
 from app.lone_working.escalation import insert_ignore, raise_alert
-from app.lone_working.models import LoneWorkingEvent, LoneWorkingSession, WorkerPins
+from app.lone_working.models import (
+    AlertKind,
+    EventKind,
+    LoneWorkingEvent,
+    LoneWorkingSession,
+    SessionStatus,
+    WorkerPins,
+)
 from app.lone_working.schemas import AlarmRaisedV1, CheckInV1, SessionExtendedV1, SessionFinishedV1, SessionStartedV1
 from app.lone_working.settings import get_settings
 from app.org.models import Branch
@@ -80,12 +88,12 @@ def store_session_started(context: IngestContext, receipt, data: dict) -> None:
         raise RecordRejected({"planned_end_at": ["The planned end must be after the start."]})
     stored["planned_end_at"] = end.isoformat()
     stored["planned_end_as_given"] = data.get("planned_end_at") or f"+{data['duration_minutes']} min"
-    _store_event(context, receipt, "session_started", receipt.id, data["sequence"], stored)
+    _store_event(context, receipt, EventKind.SESSION_STARTED, receipt.id, data["sequence"], stored)
 
 
 def store_check_in(context: IngestContext, receipt, data: dict) -> None:
     stored = _location(data)
-    _store_event(context, receipt, "check_in", data["session_id"], data["sequence"], stored)
+    _store_event(context, receipt, EventKind.CHECK_IN, data["session_id"], data["sequence"], stored)
 
 
 def store_session_extended(context: IngestContext, receipt, data: dict) -> None:
@@ -95,7 +103,7 @@ def store_session_extended(context: IngestContext, receipt, data: dict) -> None:
         if end <= _effective(receipt):
             raise RecordRejected({"planned_end_at": ["The new planned end must be in the future."]})
         stored["planned_end_at"] = end.isoformat()
-    _store_event(context, receipt, "session_extended", data["session_id"], data["sequence"], stored)
+    _store_event(context, receipt, EventKind.SESSION_EXTENDED, data["session_id"], data["sequence"], stored)
 
 
 def store_session_finished(context: IngestContext, receipt, data: dict) -> None:
@@ -107,17 +115,17 @@ def store_session_finished(context: IngestContext, receipt, data: dict) -> None:
     if verdict == "wrong":
         raise RecordRejected({"pin": [WRONG_PIN]})
     stored = _location(data)
-    event = _store_event(context, receipt, "session_finished", data["session_id"], data["sequence"], stored,
+    event = _store_event(context, receipt, EventKind.SESSION_FINISHED, data["session_id"], data["sequence"], stored,
                          finish_pin=verdict)
     if verdict == "duress":
-        _raise_worker_alert("duress", event, context, data)
+        _raise_worker_alert(AlertKind.DURESS, event, context, data)
 
 
 def store_alarm_raised(context: IngestContext, receipt, data: dict) -> None:
     """"I need help": the alert is raised at once, whatever else is open."""
     stored = {"message": data["message"], **_location(data)}
-    event = _store_event(context, receipt, "alarm_raised", data.get("session_id"), data["sequence"], stored)
-    _raise_worker_alert("alarm", event, context, data)
+    event = _store_event(context, receipt, EventKind.ALARM_RAISED, data.get("session_id"), data["sequence"], stored)
+    _raise_worker_alert(AlertKind.ALARM, event, context, data)
 
 
 def _raise_worker_alert(kind: str, event: LoneWorkingEvent, context: IngestContext, data: dict) -> None:
@@ -174,7 +182,7 @@ def _lock_session(session_id: uuid.UUID, user, now: datetime) -> None:
     if owner is None:
         insert_ignore(table, {
             "id": session_id, "worker_id": user.id, "library_service_id": user.library_service_id,
-            "team_id": user.team_id, "created_at": now, "updated_at": now, "status": "active",
+            "team_id": user.team_id, "created_at": now, "updated_at": now, "status": SessionStatus.ACTIVE.value,
             "has_start": False, "place_kind": "other", "place": "", "note": "",
             "check_in_interval_minutes": get_settings(user.library_service_id).default_check_in_minutes,
             "started_offset_minutes": 0, "last_check_in_offset_minutes": 0, "last_contact_offset_minutes": 0,
@@ -197,7 +205,7 @@ def project_session(session_id: uuid.UUID, now: datetime) -> LoneWorkingSession:
         session = db.session.get(LoneWorkingSession, session_id, populate_existing=True)
         events = _events_in_order(session_id)
     settings = get_settings(session.library_service_id)
-    start = next((e for e in events if e.kind == "session_started"), None)
+    start = next((e for e in events if e.kind == EventKind.SESSION_STARTED), None)
     session.has_start = start is not None
     if start is not None:
         d = start.data
@@ -219,15 +227,15 @@ def project_session(session_id: uuid.UUID, now: datetime) -> LoneWorkingSession:
     last_check_in = finish = None
     last_location = (start.data.get("latitude"), start.data.get("longitude")) if start else (None, None)
     for event in events:
-        if event.kind == "check_in":
+        if event.kind == EventKind.CHECK_IN:
             last_check_in = event
             anchor = max(anchor, event.effective_at)
-        elif event.kind == "session_extended":
+        elif event.kind == EventKind.SESSION_EXTENDED:
             if event.data.get("planned_end_at"):
                 planned_end = datetime.fromisoformat(event.data["planned_end_at"])
             else:
                 planned_end = rules.extended_end(planned_end, event.effective_at, event.data["extend_by_minutes"])
-        elif event.kind == "session_finished" and finish is None:
+        elif event.kind == EventKind.SESSION_FINISHED and finish is None:
             finish = event
         if event.data.get("latitude") is not None:
             last_location = (event.data["latitude"], event.data["longitude"])
@@ -241,7 +249,7 @@ def project_session(session_id: uuid.UUID, now: datetime) -> LoneWorkingSession:
     session.last_contact_at = last.recorded_at
     session.last_contact_offset_minutes = last.recorded_offset_minutes
     session.last_contact_received_at = max(e.received_at for e in events)
-    session.status = "finished" if finish is not None else "active"
+    session.status = (SessionStatus.FINISHED if finish is not None else SessionStatus.ACTIVE).value
     session.finished_at = finish.recorded_at if finish else None
     session.finished_received_at = finish.received_at if finish else None
     session.next_check_in_due_at = rules.next_check_in_due(anchor, session.check_in_interval_minutes)
@@ -276,16 +284,18 @@ def _session_lock_key(record_id: uuid.UUID, data: dict) -> str:
 def lone_working_record_types() -> list[RecordType]:
     """The record types this domain stores (registered by the application factory): one per event kind."""
     return [
-        RecordType(name=name, schemas={1: schema}, store=store, description=description, lock_key=_session_lock_key)
-        for name, schema, store, description in (
-            ("session_started", SessionStartedV1, store_session_started,
+        RecordType(name=kind.value, schemas={1: schema}, store=store, description=description,
+                   lock_key=_session_lock_key)
+        for kind, schema, store, description in (
+            (EventKind.SESSION_STARTED, SessionStartedV1, store_session_started,
              "A lone-working session starts; the record's id is the session's id."),
-            ("check_in", CheckInV1, store_check_in,
+            (EventKind.CHECK_IN, CheckInV1, store_check_in,
              "The worker's \"I'm OK\" (the only thing that counts as a check-in)."),
-            ("session_extended", SessionExtendedV1, store_session_extended, "The planned end moves later."),
-            ("session_finished", SessionFinishedV1, store_session_finished,
+            (EventKind.SESSION_EXTENDED, SessionExtendedV1, store_session_extended, "The planned end moves later."),
+            (EventKind.SESSION_FINISHED, SessionFinishedV1, store_session_finished,
              "The worker finishes, safe (a PIN is needed when the worker has set one)."),
-            ("alarm_raised", AlarmRaisedV1, store_alarm_raised, "\"I need help\": raises an alarm alert at once."),
+            (EventKind.ALARM_RAISED, AlarmRaisedV1, store_alarm_raised,
+             "\"I need help\": raises an alarm alert at once."),
         )
     ]
 
@@ -341,14 +351,14 @@ def check_finish_pin(user, pin: str | None) -> str:
 def current_session(user) -> LoneWorkingSession | None:
     """The worker's most recent active session, if any."""
     return db.session.scalar(sa.select(LoneWorkingSession).where(
-        LoneWorkingSession.worker_id == user.id, LoneWorkingSession.status == "active")
+        own_sessions(user), LoneWorkingSession.status == SessionStatus.ACTIVE)
         .order_by(LoneWorkingSession.created_at.desc()).limit(1))
 
 
 def recent_places(user, limit: int = 3) -> list[LoneWorkingSession]:
     """The worker's last sessions with distinct places, for "start again" in one tap."""
     rows = db.session.scalars(sa.select(LoneWorkingSession).where(
-        LoneWorkingSession.worker_id == user.id, LoneWorkingSession.has_start.is_(True))
+        own_sessions(user), LoneWorkingSession.has_start.is_(True))
         .order_by(LoneWorkingSession.created_at.desc()).limit(20)).all()
     seen, result = set(), []
     for row in rows:

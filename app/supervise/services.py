@@ -1,7 +1,7 @@
 """What supervisors see and do: the live board, timelines, past sessions, alert actions.
 
-Scope everywhere: a supervisor sees the sessions and alerts of the teams they supervise, an
-admin those of their library service, staff nothing.
+Scope everywhere (app.access): a supervisor sees the sessions and alerts of the teams they
+supervise, an admin those of their library service, staff nothing.
 """
 import logging
 import re
@@ -11,17 +11,22 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from app.access import alerts_supervised_by, sessions_supervised_by
 from app.auth.models import User
 from app.extensions import db
 from app.lone_working import rules
 from app.lone_working.models import (
-    OUTCOMES,
     Alert,
     AlertAction,
+    AlertKind,
     AlertLevelFiring,
+    EventKind,
     LoneWorkingEvent,
     LoneWorkingSession,
     Notification,
+    NotificationStatus,
+    Outcome,
+    SessionStatus,
 )
 from app.lone_working.notify import mail_configured, message_of
 from app.lone_working.settings import get_settings
@@ -53,27 +58,6 @@ def storable(text: str | None) -> bool:
 def _check_text(*texts) -> None:
     if not all(storable(text) for text in texts):
         raise TextRefused(UNSTORABLE_TEXT)
-
-
-def can_supervise(user) -> bool:
-    return user.is_authenticated and (user.is_admin or user.is_supervisor)
-
-
-def _scope(user, team_column, service_column):
-    if user.is_admin:
-        return service_column == user.library_service_id
-    if user.is_supervisor:
-        team_ids = [team.id for team in user.supervised_teams]
-        return team_column.in_(team_ids) if team_ids else sa.false()
-    return sa.false()
-
-
-def session_scope(user):
-    return _scope(user, LoneWorkingSession.team_id, LoneWorkingSession.library_service_id)
-
-
-def alert_scope(user):
-    return _scope(user, Alert.team_id, Alert.library_service_id)
 
 
 @dataclass
@@ -119,16 +103,17 @@ def load_board(user, now: datetime, limit: int = BOARD_LIMIT) -> Board:
     """
     settings = get_settings(user.library_service_id)
     alerts = db.session.scalars(
-        sa.select(Alert).where(alert_scope(user), Alert.resolved_at.is_(None))
+        sa.select(Alert).where(alerts_supervised_by(user), Alert.resolved_at.is_(None))
         .options(so.joinedload(Alert.worker), so.joinedload(Alert.session).joinedload(LoneWorkingSession.branch))
         .order_by(Alert.raised_at)).all()
     sessions = db.session.scalars(
-        sa.select(LoneWorkingSession).where(session_scope(user), LoneWorkingSession.status == "active")
+        sa.select(LoneWorkingSession)
+        .where(sessions_supervised_by(user), LoneWorkingSession.status == SessionStatus.ACTIVE)
         .options(so.joinedload(LoneWorkingSession.worker), so.joinedload(LoneWorkingSession.branch))
         .order_by(LoneWorkingSession.deadline_at).limit(limit)).all()
     active_total = db.session.scalar(
         sa.select(sa.func.count()).select_from(LoneWorkingSession)
-        .where(session_scope(user), LoneWorkingSession.status == "active"))
+        .where(sessions_supervised_by(user), LoneWorkingSession.status == SessionStatus.ACTIVE))
 
     rows: dict[object, BoardRow] = {}
     for session in sessions:
@@ -141,14 +126,14 @@ def load_board(user, now: datetime, limit: int = BOARD_LIMIT) -> Board:
     for row in rows.values():
         _assess(row, now, settings)
     ordered = sorted(rows.values(), key=lambda r: r.sort_key)
-    alarms = [a for a in alerts if a.kind in ("alarm", "duress")]
+    alarms = [a for a in alerts if a.kind in (AlertKind.ALARM, AlertKind.DURESS)]
     return Board(now=now, rows=ordered, alarms=alarms, active_total=active_total or 0,
                  shown_sessions=len(sessions), settings=settings, messages=alarm_messages(alerts))
 
 
 def alarm_messages(alerts) -> dict[int, str]:
     """{alert id: what the worker typed with the alarm} for the alarm alerts that have a message."""
-    sources = {a.source_event_id: a.id for a in alerts if a.kind == "alarm" and a.source_event_id is not None}
+    sources = {a.source_event_id: a.id for a in alerts if a.kind == AlertKind.ALARM and a.source_event_id is not None}
     if not sources:
         return {}
     rows = db.session.execute(sa.select(LoneWorkingEvent.id, LoneWorkingEvent.data)
@@ -160,7 +145,7 @@ def alarm_messages(alerts) -> dict[int, str]:
 def _assess(row: BoardRow, now: datetime, settings) -> None:
     session = row.session
     kinds = {a.kind for a in row.alerts}
-    active = session is not None and session.status == "active"
+    active = session is not None and session.status == SessionStatus.ACTIVE
     row.urgency = rules.urgency(now, active=active, deadline_at=session.deadline_at if session else None,
                                 grace_minutes=settings.grace_minutes, due_soon_minutes=settings.due_soon_minutes,
                                 open_alert_kinds=kinds)
@@ -173,7 +158,7 @@ def _assess(row: BoardRow, now: datetime, settings) -> None:
             row.due_in = session.deadline_at - now
     row.stale = active and rules.is_stale_contact(now, session.last_contact_received_at, settings.stale_contact_minutes)
     for alert in row.alerts:
-        if alert.kind == "overdue":
+        if alert.kind == AlertKind.OVERDUE:
             late = rules.late_check_in(session.last_check_in_at, session.last_check_in_received_at,
                                        alert.cause_at, alert.raised_at)
             if late:
@@ -181,12 +166,12 @@ def _assess(row: BoardRow, now: datetime, settings) -> None:
 
 
 def visible_alert(user, alert_id: int) -> Alert | None:
-    return db.session.scalar(sa.select(Alert).where(Alert.id == alert_id, alert_scope(user)))
+    return db.session.scalar(sa.select(Alert).where(Alert.id == alert_id, alerts_supervised_by(user)))
 
 
 def visible_session(user, session_id) -> LoneWorkingSession | None:
     return db.session.scalar(sa.select(LoneWorkingSession).where(LoneWorkingSession.id == session_id,
-                                                                 session_scope(user)))
+                                                                 sessions_supervised_by(user)))
 
 
 def acknowledge_alert(user, alert_id: int, note: str, now: datetime) -> Alert:
@@ -210,7 +195,7 @@ def acknowledge_alert(user, alert_id: int, note: str, now: datetime) -> Alert:
 def resolve_alert(user, alert_id: int, outcome: str, note: str, now: datetime) -> Alert:
     """Close an alert with its outcome (genuine, false alarm, test) and a note. Only a person can."""
     _check_text(note)
-    if outcome not in OUTCOMES:
+    if outcome not in Outcome.values():
         raise ActionRefused("Choose what it turned out to be: genuine, false alarm or test.")
     if not note.strip():
         raise ActionRefused("Say what happened (for example: called her, she is fine).")
@@ -268,11 +253,6 @@ class TimelineEntry:
     detail: str = ""
 
 
-EVENT_TITLES = {"session_started": "Session started", "check_in": "Checked in: I'm OK",
-                "session_extended": "Extended", "session_finished": "Finished",
-                "alarm_raised": "Alarm: I need help"}
-
-
 def session_timeline(session: LoneWorkingSession) -> dict:
     """Everything about a session: its events in the phone's order, and the server's story."""
     events = db.session.scalars(sa.select(LoneWorkingEvent).where(LoneWorkingEvent.session_id == session.id)
@@ -282,8 +262,8 @@ def session_timeline(session: LoneWorkingSession) -> dict:
     messages = alarm_messages(alerts)
     entries: list[TimelineEntry] = []
     for event in events:
-        title = EVENT_TITLES.get(event.kind, event.kind)
-        if event.kind == "session_finished" and event.finish_pin == "duress":
+        title = EventKind.label_of(event.kind)
+        if event.kind == EventKind.SESSION_FINISHED and event.finish_pin == "duress":
             title = "Finished WITH THE DURESS PIN (silent alarm)"
         entries.append(TimelineEntry(at=event.received_at, kind=event.kind, title=title, event=event))
     for alert in alerts:
@@ -297,7 +277,7 @@ def session_timeline(session: LoneWorkingSession) -> dict:
         for action in history["actions"]:
             detail = action.note
             if action.outcome:
-                detail = f"{OUTCOMES.get(action.outcome, action.outcome)}: {action.note}"
+                detail = f"{Outcome.label_of(action.outcome)}: {action.note}"
             entries.append(TimelineEntry(at=action.at, kind="action", alert=alert, detail=detail,
                                          title=f"{action.action.capitalize()} by {action.actor.name}"))
     entries.sort(key=lambda e: e.at)
@@ -307,7 +287,7 @@ def session_timeline(session: LoneWorkingSession) -> dict:
 def search_past_sessions(user, now: datetime, text: str = "", limit: int = 100) -> list[LoneWorkingSession]:
     """Sessions of the last 30 days in scope, newest first, matching a worker's name or a place."""
     query = (sa.select(LoneWorkingSession).join(User, User.id == LoneWorkingSession.worker_id)
-             .where(session_scope(user), LoneWorkingSession.created_at >= now - timedelta(days=PAST_DAYS))
+             .where(sessions_supervised_by(user), LoneWorkingSession.created_at >= now - timedelta(days=PAST_DAYS))
              .options(so.contains_eager(LoneWorkingSession.worker), so.joinedload(LoneWorkingSession.branch)))
     text = text.strip().lower()
     if not storable(text):
@@ -350,18 +330,18 @@ class EmailState:
 
     @property
     def next_retry_at(self) -> datetime | None:
-        times = [n.next_attempt_at for n in self.retrying if n.status == "failed"]
+        times = [n.next_attempt_at for n in self.retrying if n.status == NotificationStatus.FAILED]
         return min(times) if times else None
 
 
 def email_category(notification: Notification) -> str:
     """waiting | retrying | sent | undeliverable | unconfigured: what happened to one email."""
     status = notification.status
-    if status == "sending":
+    if status == NotificationStatus.SENDING:
         return "retrying" if notification.last_error else "waiting"
-    if status == "failed":
+    if status == NotificationStatus.FAILED:
         return "retrying"
-    if status == "pending":
+    if status == NotificationStatus.PENDING:
         return "waiting"
     return status
 
@@ -370,7 +350,7 @@ def email_state(user, now: datetime) -> EmailState:
     """Emails about open alerts in scope that have not reached the mail server, by what happened."""
     rows = db.session.execute(
         sa.select(Notification, Alert).join(Alert, Alert.id == Notification.alert_id)
-        .where(alert_scope(user), Alert.resolved_at.is_(None), Notification.status != "sent")
+        .where(alerts_supervised_by(user), Alert.resolved_at.is_(None), Notification.status != NotificationStatus.SENT)
         .options(so.joinedload(Alert.worker))
         .order_by(Notification.created_at, Notification.id)).all()
     state = EmailState()

@@ -11,9 +11,10 @@ from flask import Blueprint, abort, current_app, flash, make_response, redirect,
 from flask_login import current_user
 
 from app import clock
+from app.access import can_supervise
 from app.lone_working import rules
 from app.lone_working.forms import AcknowledgeForm, NoteForm, ResolveForm
-from app.lone_working.models import OUTCOMES
+from app.lone_working.models import Outcome
 from app.supervise.services import (
     ActionRefused,
     TextRefused,
@@ -21,7 +22,6 @@ from app.supervise.services import (
     add_alert_note,
     alarm_messages,
     alert_history,
-    can_supervise,
     email_category,
     email_state,
     load_board,
@@ -87,7 +87,7 @@ def _alert_page(alert, ack_form=None, resolve_form=None, note_form=None, status=
     return render_template("supervise/alert.html", alert=alert, history=history, row=row,
                            ack_form=ack_form or AcknowledgeForm(formdata=None),
                            resolve_form=resolve_form or ResolveForm(formdata=None),
-                           note_form=note_form or NoteForm(formdata=None), outcomes=OUTCOMES,
+                           note_form=note_form or NoteForm(formdata=None), outcomes=Outcome.labels(),
                            message=alarm_messages([alert]).get(alert.id, ""), email_category=email_category,
                            email_counts=Counter(email_category(n) for n in history["notifications"]),
                            mail=mail_status(current_app.config)), status

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import ServiceUnavailable
 
-from app.clock import utcnow
+from app import clock
 from app.extensions import db
 from app.sync.models import RecordReceipt
 from app.sync.registry import RecordRejected, get_record_type
@@ -121,7 +121,7 @@ def ingest_records(user, raw_records: list, sent_at: datetime | None = None, via
     # The signed-in user arrives as Flask-Login's proxy; every attribute read through it costs a
     # context look-up, and store functions read the user several times a record.
     user = user._get_current_object() if hasattr(user, "_get_current_object") else user
-    received_at = utcnow()
+    received_at = clock.utcnow()
     skew = round((received_at - sent_at).total_seconds()) if sent_at else None
     if skew is not None:
         skew = max(-MAX_STORED_SKEW_SECONDS, min(MAX_STORED_SKEW_SECONDS, skew))

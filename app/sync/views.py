@@ -19,7 +19,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from marshmallow import ValidationError
 
-from app.clock import utcnow
+from app import clock
 from app.errors import api_error
 from app.extensions import csrf
 from app.sync.openapi import build_openapi
@@ -86,7 +86,7 @@ def _drain_request_body(environ) -> None:
 def get_session():
     """Who is signed in, and a fresh CSRF token for the next send."""
     return jsonify(SessionSchema().dump({"user": current_user, "csrf_token": generate_csrf(),
-                                         "server_time": utcnow()}))
+                                         "server_time": clock.utcnow()}))
 
 
 @bp.post("/sync")
@@ -114,7 +114,7 @@ def sync():
     except ValidationError as error:
         return api_error(400, "bad_shape", "The batch does not have the expected shape.", error.messages)
     results = ingest_records(current_user, batch["records"], sent_at=batch["sent_at"], via="sync")
-    return jsonify({"results": results, "server_time": utcnow().isoformat()})
+    return jsonify({"results": results, "server_time": clock.utcnow().isoformat()})
 
 
 @bp.get("/openapi.json")

@@ -9,8 +9,6 @@ import os
 from datetime import timedelta
 
 import app.clock
-import app.sync.services
-import app.sync.views
 
 _real_utcnow = app.clock.utcnow
 _shift = timedelta(minutes=float(os.environ["SAFER_E2E_CLOCK_SHIFT_MINUTES"]))
@@ -20,8 +18,6 @@ def _moved_utcnow():
     return _real_utcnow() + _shift
 
 
-app.clock.utcnow = _moved_utcnow
-app.sync.services.utcnow = _moved_utcnow   # these two import utcnow by name
-app.sync.views.utcnow = _moved_utcnow
+app.clock.utcnow = _moved_utcnow  # every module reads the time through app.clock, so this moves them all
 
 from wsgi import app  # noqa: E402,F401  (the app the flask command loads)

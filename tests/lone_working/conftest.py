@@ -13,9 +13,7 @@ from app.extensions import db as _db
 def clock(monkeypatch):
     """A controlled server clock starting at 2026-06-10 09:00 UTC (10:00 in London)."""
     fake = Clock(datetime(2026, 6, 10, 9, 0, tzinfo=UTC))
-    monkeypatch.setattr("app.clock.utcnow", fake)
-    monkeypatch.setattr("app.sync.services.utcnow", fake)
-    monkeypatch.setattr("app.sync.views.utcnow", fake)
+    monkeypatch.setattr("app.clock.utcnow", fake)  # every module reads the time through app.clock
     return fake
 
 
