@@ -25,11 +25,7 @@ import json
 import logging
 import os
 import queue
-import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -43,6 +39,10 @@ import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # the test support: free port, live server, signed-in session
+
+import support  # noqa: E402
+from support import gunicorn_server  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
@@ -152,53 +152,16 @@ def make_records(count: int, branch_id: int) -> list[dict]:
 
 # --- over HTTP -----------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def gunicorn(database: Database, workers: int, log_path: Path):
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database.url, "SECRET_KEY": "bench-secret", "SAFER_ENV": "bench",
-           "SIGN_IN_RATE_LIMIT": "1000 per minute"}
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-             "--log-level", "warning", "wsgi:app"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(base_url + "/healthz", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not start:\n" + log_path.read_text(errors="replace"))
-            time.sleep(0.1)
+    """The app under gunicorn on `database` (tests/support's live server, given a minute to start)."""
+    with gunicorn_server(database.url, log_path, workers=workers, env={"SAFER_ENV": "bench"}, start_timeout=60,
+                         stop_timeout=30) as base_url:
         yield base_url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def signed_in_session(base_url: str) -> tuple[requests.Session, str]:
-    session = requests.Session()
-    page = session.get(base_url + "/auth/sign-in")
-    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page.text).group(1)
-    answer = session.post(base_url + "/auth/sign-in", allow_redirects=False,
-                          data={"email": "worker@demo.example", "password": PASSWORD, "csrf_token": token})
-    if answer.status_code != 302:
-        raise RuntimeError(f"sign-in failed: {answer.status_code}")
-    return session, session.get(base_url + "/api/v1/session").json()["csrf_token"]
+    return support.signed_in_session(base_url, "worker@demo.example", PASSWORD, remember=False)
 
 
 def send_batch(session, token, base_url, batch) -> list[dict]:

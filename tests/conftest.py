@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from support import csrf_from
 
 from app import create_app
 from app.extensions import db as _db
@@ -87,8 +88,7 @@ class AuthActions:
         self.client = client
 
     def sign_in(self, email="worker@demo.example", password=TEST_PASSWORD, remember=True):
-        page = self.client.get("/auth/sign-in")
-        token = _csrf_from(page.get_data(as_text=True))
+        token = csrf_from(self.client.get("/auth/sign-in").get_data(as_text=True))
         data = {"email": email, "password": password, "csrf_token": token}
         if remember:
             data["remember"] = "y"
@@ -101,14 +101,6 @@ class AuthActions:
         token = token or self.api_token()
         body = {"sent_at": (sent_at or datetime.now(UTC)).isoformat(), "records": records}
         return self.client.post("/api/v1/sync", json=body, headers={"X-CSRFToken": token})
-
-
-def _csrf_from(html: str) -> str:
-    import re
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
-        re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "no CSRF token in page"
-    return match.group(1)
 
 
 @pytest.fixture

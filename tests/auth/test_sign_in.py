@@ -1,9 +1,9 @@
 """Signing in and out: remember-me, wrong passwords, rate limits, CSRF on sign-out, scrypt."""
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from support import csrf_from
 
 from app import create_app
 from app.auth.models import User
@@ -11,8 +11,7 @@ from app.extensions import db as _db
 
 
 def _token(client, path="/auth/sign-in") -> str:
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
+    return csrf_from(client.get(path).get_data(as_text=True))
 
 
 def _signed_in(client) -> bool:

@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from lw_helpers import Clock, Phone, SmtpServer, free_port, sign_in_client
+from lw_helpers import Clock, Phone, SmtpServer, sign_in_client
+from support import free_port
 
 from app.extensions import db as _db
 

@@ -1,9 +1,9 @@
 """Helpers for the lone-working tests: a hand-moved clock, a phone that makes records, a real SMTP server."""
-import re
-import socket
 import threading
 import uuid
 from datetime import datetime, timedelta, timezone
+
+from support import csrf_from
 
 LONDON_WINTER = timezone(timedelta(0))
 LONDON_SUMMER = timezone(timedelta(hours=1))
@@ -81,10 +81,6 @@ class Phone:
         return self.now()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Inbox:
@@ -141,8 +137,7 @@ class SmtpServer:
 def sign_in_client(app, email, password="correct horse battery"):
     """A separate browser signed in as someone (the demo password of tests/conftest.py)."""
     client = app.test_client()
-    page = client.get("/auth/sign-in").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = csrf_from(client.get("/auth/sign-in").get_data(as_text=True))
     response = client.post("/auth/sign-in", data={"email": email, "password": password, "csrf_token": token})
     assert response.status_code == 302
     return client
@@ -150,8 +145,4 @@ def sign_in_client(app, email, password="correct horse battery"):
 
 def csrf_of(client, path):
     """The CSRF token of a page's form."""
-    html = client.get(path).get_data(as_text=True)
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
-        re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
+    return csrf_from(client.get(path).get_data(as_text=True))

@@ -3,10 +3,10 @@
 The test walks app.url_map, so a route added later without a sign-in check fails here until it
 is protected or deliberately added to PUBLIC_ENDPOINTS.
 """
-import re
 import uuid
 
 import pytest
+from support import csrf_from
 
 from app.incidents.models import IncidentAccess
 
@@ -39,8 +39,7 @@ def _protected_routes(app):
 
 def _form_csrf_token(client) -> str:
     """A valid CSRF token for this signed-out client, so a POST is refused for sign-in, not CSRF."""
-    page = client.get("/auth/sign-in").get_data(as_text=True)
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+    return csrf_from(client.get("/auth/sign-in").get_data(as_text=True))
 
 
 def test_the_route_list_is_not_empty_and_the_allow_list_is_current(app):

@@ -10,37 +10,23 @@ Both kinds of gunicorn worker are run: `sync` (closes after every answer) and `g
 connections alive, and drops one whose body was left unread after answering "keep-alive").
 """
 import json
-import os
-import re
-import signal
 import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
-import requests
 import sqlalchemy as sa
+from support import ServerDidNotStart, gunicorn_server, signed_in_session
 
 from app.extensions import db as _db
 from app.sync.models import RecordReceipt
 
-REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "refused body password"
 # A request line a misparsing server would answer: /offline is an HTML page, easy to tell apart.
 SMUGGLED = b"GET /offline HTTP/1.1\r\nHost: smuggled\r\n\r\n"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(params=["sync", "gthread"])
 def gunicorn_url(request, app, tmp_path):
-    """The app under gunicorn with the given worker class, on the test database."""
+    """The app under gunicorn (one worker of the given class, keep-alive 30 s) on the test database."""
     from app.auth.models import User
 
     with app.app_context():
@@ -48,47 +34,19 @@ def gunicorn_url(request, app, tmp_path):
         user.set_password(PASSWORD)
         _db.session.commit()
         _db.session.remove()
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "refused-body",
-           "SAFER_ENV": "test", "SIGN_IN_RATE_LIMIT": "1000 per minute"}
-    worker = ["--worker-class", "gthread", "--threads", "2"] if request.param == "gthread" else []
-    log_path = tmp_path / "gunicorn.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", "1", *worker, "--bind", f"127.0.0.1:{port}",
-             "--keep-alive", "30", "--graceful-timeout", "5", "--log-level", "warning", "wsgi:app"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    worker = ("--worker-class", "gthread") if request.param == "gthread" else ("--worker-class", "sync")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(url + "/healthz", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not start:\n{log_path.read_text(errors='replace')}")
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        with gunicorn_server(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path / "gunicorn.log", workers=1,
+                             threads=2 if request.param == "gthread" else 1,
+                             extra_args=(*worker, "--keep-alive", "30")) as url:
+            yield url
+    except ServerDidNotStart as error:
+        pytest.fail(str(error))
 
 
 def _sign_in(url: str) -> tuple[str, str]:
     """(Cookie header, API CSRF token) of a worker signed in through the real form."""
-    session = requests.Session()
-    page = session.get(url + "/auth/sign-in")
-    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page.text).group(1)
-    answer = session.post(url + "/auth/sign-in", allow_redirects=False,
-                          data={"email": "worker@demo.example", "password": PASSWORD, "csrf_token": token})
-    assert answer.status_code == 302, answer.text[:300]
-    api_token = session.get(url + "/api/v1/session").json()["csrf_token"]
+    session, api_token = signed_in_session(url, "worker@demo.example", PASSWORD, remember=False)
     return "; ".join(f"{c.name}={c.value}" for c in session.cookies), api_token
 
 

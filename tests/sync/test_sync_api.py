@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from support import csrf_from
 
 from app.extensions import db as _db
 from app.incidents.models import Incident, IncidentKind
@@ -350,11 +351,8 @@ def test_after_sign_out_the_old_token_gets_401_not_csrf_error(auth, incident_rec
     """A session that ended while records waited: the queued send is told to sign in."""
     auth.sign_in()
     token = auth.api_token()
-    page = auth.client.get("/")
-    import re
-    form_token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page.get_data(as_text=True))
-    assert form_token, "the home page has the sign-out form"
-    auth.client.post("/auth/sign-out", data={"csrf_token": form_token.group(1)})
+    form_token = csrf_from(auth.client.get("/").get_data(as_text=True))  # the home page's sign-out form
+    auth.client.post("/auth/sign-out", data={"csrf_token": form_token})
     auth.client.delete_cookie("remember_token", domain="localhost")
     response = auth.sync([incident_record()], token=token)
     _assert_error_shape(response, 401, "signed_out")

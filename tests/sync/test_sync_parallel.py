@@ -4,12 +4,12 @@ Run against a real server: gunicorn with two worker processes on the test databa
 two requests really are handled at the same time and only the database's unique constraint
 can stop the second insert.
 """
-import re
 import threading
 import uuid
 from datetime import UTC, datetime
 
 import requests
+from support import signed_in_session
 
 from app.incidents.models import Incident, IncidentKind
 from app.sync.models import RecordReceipt
@@ -19,14 +19,7 @@ LIVE_PASSWORD = "live server password"  # set by the live_server fixture
 
 def _signed_in_session(base_url: str, email: str = "worker@demo.example") -> tuple[requests.Session, str]:
     """A requests session signed in through the real form, and its API CSRF token."""
-    session = requests.Session()
-    page = session.get(base_url + "/auth/sign-in")
-    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page.text).group(1)
-    answer = session.post(base_url + "/auth/sign-in", allow_redirects=False,
-                          data={"email": email, "password": LIVE_PASSWORD, "csrf_token": token, "remember": "y"})
-    assert answer.status_code == 302, answer.text[:500]
-    api_token = session.get(base_url + "/api/v1/session").json()["csrf_token"]
-    return session, api_token
+    return signed_in_session(base_url, email, LIVE_PASSWORD)
 
 
 def _send_together(senders, bodies) -> list[requests.Response]:
