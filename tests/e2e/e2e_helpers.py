@@ -2,7 +2,7 @@
 import os
 import re
 import signal
-import socket
+import string
 import subprocess
 import time
 import urllib.request
@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
+from support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -33,18 +34,12 @@ SUPERVISOR = "supervisor@demo.example"
 BROWSER_SW_UPDATE_CHECK = ('"GET /sw.js ', '"GET /static/js/outbox.js?v=', '"GET /static/js/sync.js?v=')
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class LiveServer:
     """The app under gunicorn on 127.0.0.1, reached as http://localhost:<port> (a secure context)."""
 
     def __init__(self, workdir: Path, database_url: str, env: dict):
         self.workdir = workdir
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://localhost:{self.port}"
         self.database_url = database_url
         self.base_env = dict(env)
@@ -334,12 +329,12 @@ def queue_report_offline(context, page, description: str) -> dict:
 def phone_clock_moved(minutes: float) -> str:
     """An init script moving the page's clock (Date, Date.now) by `minutes` (negative: slow), as a
     phone whose clock is wrong; the server's clock and the service worker's are not moved."""
-    return """(() => {
-        const shift = %d;
+    return string.Template("""(() => {
+        const shift = $shift;
         const RealDate = Date;
         class PhoneDate extends RealDate {
             constructor(...args) { if (args.length === 0) { super(RealDate.now() + shift); } else { super(...args); } }
             static now() { return RealDate.now() + shift; }
         }
         window.Date = PhoneDate;
-    })();""" % round(minutes * 60000)
+    })();""").substitute(shift=round(minutes * 60000))

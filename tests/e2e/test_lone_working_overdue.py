@@ -19,18 +19,12 @@ from lw_e2e import (
     start_session,
     worker_phone,
 )
+from support import free_port
 
 pytestmark = pytest.mark.e2e
 
 
-def _free_port() -> int:
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-SMTP_PORT = _free_port()
+SMTP_PORT = free_port()
 # The live server and the sweep share this environment: mail goes to the local SMTP server.
 LIVE_SERVER_ENV = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(SMTP_PORT), "SMTP_STARTTLS": "0",
                    "SMTP_USERNAME": "", "SMTP_SENDER": "alerts@safer.example",
