@@ -12,6 +12,7 @@
   downloading it a second time. Any other static URL (no version, or another deploy's) must
   be revalidated (`no-cache`, answered 304 when unchanged).
 """
+import functools
 import hashlib
 import shutil
 import tempfile
@@ -19,6 +20,8 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs
 
+import rcssmin
+import rjsmin
 from flask import Flask
 from whitenoise import WhiteNoise
 from whitenoise.compress import Compressor
@@ -77,13 +80,16 @@ class VersionedStaticFiles:
 def compressed_copy(app: Flask) -> Path:
     """The static folder as it is, with .br and .gz copies beside each file worth compressing.
 
+    Scripts and styles in the copy are minified (see `minify`).
+
     Named by a digest of the static files alone (not the app-shell version, which also changes
     with templates and ASSET_VERSION), so a copy is made again only when a static file changed.
     Made in a temporary folder and renamed into place, so a process never serves a half-made
     copy and two processes starting at once do not trip over each other.
     """
     base = _copies_folder(app)
-    version = _static_digest(Path(app.static_folder))
+    # The way copies are made is part of their name: a copy made by older code is not reused.
+    version = _static_digest(Path(app.static_folder)) + ("-min1" if app.config.get("MINIFY_STATIC", True) else "")
     target = base / version
     if target.is_dir():
         return target
@@ -91,6 +97,8 @@ def compressed_copy(app: Flask) -> Path:
     shutil.copytree(app.static_folder, building, dirs_exist_ok=True)
     compressor = Compressor(quiet=True)
     for path in sorted(building.rglob("*")):
+        if path.is_file() and app.config.get("MINIFY_STATIC", True):
+            minify_file(path)
         if path.is_file() and compressor.should_compress(path.name):
             compressor.compress(str(path))
     try:
@@ -99,6 +107,23 @@ def compressed_copy(app: Flask) -> Path:
         shutil.rmtree(building, ignore_errors=True)
     _remove_old_copies(base, keep=version)
     return target
+
+
+MINIFIERS = {".js": rjsmin.jsmin, ".css": rcssmin.cssmin}
+
+
+@functools.lru_cache(maxsize=64)
+def minify(name: str, text: str) -> str:
+    """Scripts and styles without comments and spare white space: the phone downloads about a
+    third less. The source in the repository stays as written (and is what the Node tests load);
+    rjsmin and rcssmin only drop what the browser ignores."""
+    minifier = MINIFIERS.get(Path(name).suffix)
+    return minifier(text) if minifier else text
+
+
+def minify_file(path: Path) -> None:
+    if path.suffix in MINIFIERS:
+        path.write_text(minify(path.name, path.read_text(encoding="utf-8")), encoding="utf-8")
 
 
 def _static_digest(static: Path) -> str:

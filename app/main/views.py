@@ -8,6 +8,7 @@ from sqlalchemy import text
 from app.extensions import csrf, db
 from app.main.assets import SHELL_FILES, asset_version
 from app.main.offline import offline_page
+from app.main.static_files import minify
 
 bp = Blueprint("main", __name__)
 
@@ -49,6 +50,8 @@ def healthz():
 def service_worker():
     """Served from the root so its scope is "/", with this deploy's version and precache list."""
     source = Path(current_app.static_folder, "sw.js").read_text()
+    if current_app.config.get("MINIFY_STATIC", True):
+        source = minify("sw.js", source)
     version = asset_version(current_app)
     shell = [f"/static/{name}?v={version}" for name in SHELL_FILES]
     source = (source.replace("__ASSET_VERSION__", version)
