@@ -1,6 +1,6 @@
 """Words for the phone, said once: what each kind of record, alert and status is called.
 
-The pages render these into a JSON data block (base.html, `phone_config`), so the phone's
+The phone's scripts get these from /phone-config.js (app/main/offline.py, `phone_config`), so the phone's
 scripts and the waiting list read the same words as the server's pages, with or without signal
 (the block is part of every page the service worker keeps, and of the offline page). Alert kinds
 and urgencies come from the lone-working vocabulary; nothing here is repeated in JavaScript.

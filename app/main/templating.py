@@ -6,10 +6,11 @@ from app.timefmt import at_offset, format_offset, format_when, to_service_local
 
 
 def register_template_helpers(app: Flask) -> None:
-    from app.main.offline import PAGE_SCRIPTS, phone_config
+    from app.main.offline import PAGE_SCRIPTS, phone_config, phone_config_url
 
     app.add_template_global(PAGE_SCRIPTS, "page_scripts")
     app.add_template_global(phone_config)
+    app.add_template_global(phone_config_url)
 
     @app.template_global()
     def asset_url(filename: str) -> str:

@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from app.extensions import csrf, db
 from app.main.assets import SHELL_FILES, asset_version
-from app.main.offline import offline_page
+from app.main.offline import offline_page, phone_config_script, phone_config_url
 from app.main.static_files import minify
 
 bp = Blueprint("main", __name__)
@@ -53,7 +53,7 @@ def service_worker():
     if current_app.config.get("MINIFY_STATIC", True):
         source = minify("sw.js", source)
     version = asset_version(current_app)
-    shell = [f"/static/{name}?v={version}" for name in SHELL_FILES]
+    shell = [f"/static/{name}?v={version}" for name in SHELL_FILES] + [phone_config_url()]
     source = (source.replace("__ASSET_VERSION__", version)
               .replace('["__SHELL_FILES__"]', "[" + ", ".join(f'"{url}"' for url in shell) + "]"))
     response = Response(source, mimetype="text/javascript")
@@ -61,6 +61,20 @@ def service_worker():
     # Never cached for long (a new deploy must reach the phone), but revalidated: the browser's
     # update check on every visit is a 304 while nothing changed.
     response.headers["Cache-Control"] = "no-cache"
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+@bp.route("/phone-config.js")
+def phone_config():
+    """The words and kept-page list the phone's scripts read (self.SaferConfig), same for everyone.
+
+    Its URL carries a digest of its content, so that URL is cached for a year; any other is
+    revalidated."""
+    source, digest = phone_config_script()
+    response = Response(source, mimetype="text/javascript")
+    current = request.args.get("v") == digest
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable" if current else "no-cache"
     response.add_etag()
     return response.make_conditional(request)
 

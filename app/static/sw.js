@@ -29,12 +29,13 @@ self.addEventListener('install', (event) => {
   })());
 });
 
-/* The shell's files carry this deploy's version (?v=VERSION), and the server marks such a URL
- * immutable: whatever the HTTP cache holds for it is this deploy's file, so the precache takes
- * it from there (what the page has just loaded is not downloaded a second time on a weak
- * signal). Anything else (the offline page) is asked of the server again ('no-cache'). */
+/* The shell's files carry a version in their URL (?v=: this deploy's for static files, a digest
+ * of its content for /phone-config.js), and the server marks such a URL immutable: whatever the
+ * HTTP cache holds for it is that very file, so the precache takes it from there (what the page
+ * has just loaded is not downloaded a second time on a weak signal). Anything else (the offline
+ * page) is asked of the server again ('no-cache'). */
 function precacheRequest(url) {
-  const versioned = new URL(url, self.location.origin).searchParams.get('v') === VERSION;
+  const versioned = new URL(url, self.location.origin).searchParams.has('v');
   return new Request(url, { cache: versioned ? 'default' : 'no-cache' });
 }
 

@@ -6,8 +6,6 @@ Budgets, counted in bytes received by the phone (headers and bodies, 1 KB = 1000
   until the network has been quiet for a while;
 - repeat visit (the same page opened again on the same phone): at most 15 KB;
 - no request to any other host.
-The signed-in pages do not meet the first-visit budget yet (an xfail, strict, says so) and are
-held to what they weigh today (FIRST_VISIT_TODAY) so that nothing makes them heavier.
 
 The bytes are counted by a small TCP proxy between Chromium and the live server: it sees every
 byte of every request, the page's and the service worker's alike (the browser's own service
@@ -218,26 +216,13 @@ def weigh(browser, proxy):
     return get
 
 
-# Not met yet (measured 65-74 KB after compression; bench/README.md says where the bytes go:
-# 41 KB of the 74 KB of /lone-working/ are the 14 phone scripts, 15 KB the pages kept for no
-# signal). strict: the day a page meets the budget this test fails, so the mark is removed.
-OVER_BUDGET = pytest.mark.xfail(strict=True, reason="first visit 65-74 KB: the scripts and kept pages "
-                                                    "(bench/README.md, weak signal)")
-# What the signed-in pages weighed once compressed (65-74 KB), with a margin for the server's
-# run-to-run noise: a change that sends more (compression lost, a file downloaded twice) fails.
-FIRST_VISIT_TODAY = 80_000
 
 
-@pytest.mark.parametrize("path", SIGNED_OUT_PAGES + [pytest.param(p, marks=OVER_BUDGET) for p in SIGNED_IN_PAGES])
+
+@pytest.mark.parametrize("path", SIGNED_OUT_PAGES + SIGNED_IN_PAGES)
 def test_worker_page_first_visit_within_60_kb(weigh, path):
     weight = weigh(path)
     assert weight.first <= FIRST_VISIT_BUDGET, weight.first_report
-
-
-@pytest.mark.parametrize("path", SIGNED_IN_PAGES)
-def test_signed_in_page_first_visit_no_heavier_than_today(weigh, path):
-    weight = weigh(path)
-    assert weight.first <= FIRST_VISIT_TODAY, weight.first_report
 
 
 @pytest.mark.parametrize("path", SIGNED_IN_PAGES + SIGNED_OUT_PAGES)

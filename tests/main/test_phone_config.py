@@ -1,5 +1,6 @@
 """What the server declares once for the phone: the words (app/labels.py), the pages kept for use
-without signal and the scripts (app/main/offline.py), handed to the scripts in <body data-config>."""
+without signal and the scripts (app/main/offline.py), handed to the scripts by /phone-config.js,
+which every page loads first and the service worker precaches."""
 import html
 import json
 import re
@@ -13,10 +14,31 @@ from app.sync.registry import record_types
 STATIC = Path(__file__).resolve().parents[2] / "app" / "static"
 
 
-def _config(page: str) -> dict:
-    match = re.search(r"<body[^>]*\sdata-config='([^']*)'", page)
-    assert match, "no data-config on <body>"
-    return json.loads(html.unescape(match.group(1)))
+def _config(client, page: str) -> dict:
+    """The config the page's first script sets (self.SaferConfig = {...})."""
+    scripts = re.findall(r'<script src="([^"]+)"', page)
+    assert scripts and scripts[0].startswith("/phone-config.js?v="), scripts[:1]
+    source = client.get(scripts[0]).get_data(as_text=True)
+    match = re.fullmatch(r"self\.SaferConfig=(.*);\n", source, re.DOTALL)
+    assert match, source[:200]
+    return json.loads(match.group(1))
+
+
+def test_the_config_script_is_cached_for_a_year_at_its_digest_and_revalidated_otherwise(client):
+    page = client.get("/offline").get_data(as_text=True)
+    url = re.findall(r'<script src="([^"]+)"', page)[0]
+    current = client.get(url)
+    assert current.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert current.mimetype == "text/javascript"
+    assert client.get("/phone-config.js?v=old").headers["Cache-Control"] == "no-cache"
+    assert client.get(url, headers={"If-None-Match": current.headers["ETag"]}).status_code == 304
+    assert "data-config" not in page   # not a copy in every page
+
+
+def test_the_service_worker_precaches_the_config_script(client):
+    page = client.get("/offline").get_data(as_text=True)
+    url = re.findall(r'<script src="([^"]+)"', page)[0]
+    assert f'"{url}"' in client.get("/sw.js").get_data(as_text=True)
 
 
 def test_every_record_type_the_server_accepts_has_a_label_for_the_phone(app):
@@ -26,7 +48,7 @@ def test_every_record_type_the_server_accepts_has_a_label_for_the_phone(app):
 
 def test_the_offline_page_carries_the_labels_and_the_kept_pages_and_names_no_one(client):
     page = client.get("/offline").get_data(as_text=True)
-    config = _config(page)
+    config = _config(client, page)
     assert [p["path"] for p in config["kept_pages"]] == [p["path"] for p in KEPT_PAGES]
     assert config["labels"]["record_types"]["check_in"] == "Check-in (I\u2019m OK)"
     assert config["labels"]["alert_kinds"]["overdue"] == "Overdue"
@@ -38,7 +60,8 @@ def test_the_offline_page_carries_the_labels_and_the_kept_pages_and_names_no_one
 def test_signed_in_pages_hand_the_same_config_to_their_scripts(app, auth):
     auth.sign_in()
     for path in ("/", "/waiting", "/incidents/new", "/lone-working/", "/lone-working/alarm"):
-        assert _config(auth.client.get(path).get_data(as_text=True))["kept_pages"][0]["path"] == "/", path
+        page = auth.client.get(path).get_data(as_text=True)
+        assert _config(auth.client, page)["kept_pages"][0]["path"] == "/", path
 
 
 def test_every_script_a_page_loads_is_precached_and_exists(app, auth):

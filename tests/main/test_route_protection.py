@@ -16,6 +16,7 @@ PUBLIC_ENDPOINTS = {
     "main.healthz": "/healthz",
     "main.service_worker": "/sw.js",
     "main.manifest": "/manifest.webmanifest",
+    "main.phone_config": "/phone-config.js",   # labels and kept-page paths: the same for everyone
     "main.offline": "/offline",
     "auth.sign_in": "/auth/sign-in",
     "sync.openapi": "/api/v1/openapi.json",

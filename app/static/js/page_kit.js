@@ -1,9 +1,9 @@
 /* SaferPage: what every page script shares, and nothing else.
  *
  * - who is signed in and which page this is (from <body data-user-id data-page>);
- * - the server's words and kept-page list (<body data-config>, JSON that base.html renders from
- *   app/labels.py and app/main/offline.py; it is in every kept page and in the offline page, so
- *   it works with no signal);
+ * - the server's words and kept-page list (self.SaferConfig, set by /phone-config.js, which every
+ *   page loads first and the service worker precaches, so it works with no signal; made from
+ *   app/labels.py and app/main/offline.py);
  * - small DOM helpers;
  * - named notifications between the page scripts (`on` / `emit`), so no script depends on the
  *   order in which another registered its listeners.
@@ -18,11 +18,8 @@
   var body = document.body;
   var listeners = {};
 
-  function readConfig() {
-    try { return JSON.parse(body.dataset.config || '{}') || {}; } catch (error) { return {}; }
-  }
-
-  var config = readConfig();
+  // The server's words and kept-page list: /phone-config.js, loaded before this script.
+  var config = root.SaferConfig || {};
   var labels = config.labels || {};
 
   function $(selector, rootNode) { return (rootNode || document).querySelector(selector); }
