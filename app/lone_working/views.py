@@ -9,19 +9,34 @@ from urllib.parse import quote
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from app import clock
 from app.extensions import db
 from app.form_errors import attach_service_errors
 from app.lone_working import rules
-from app.lone_working.forms import (INTERVAL_CHOICES, AlarmForm, CheckInForm, ExtendForm, FinishForm, PinsForm,
-                                    StartSessionForm, interval_label)
-from app.lone_working.services import (clear_worker_pins, current_session, has_pins, recent_places, record_event,
-                                       session_duration_minutes, set_worker_pins)
+from app.lone_working.forms import (
+    INTERVAL_CHOICES,
+    AlarmForm,
+    CheckInForm,
+    ExtendForm,
+    FinishForm,
+    PinsForm,
+    StartSessionForm,
+    interval_label,
+)
+from app.lone_working.services import (
+    clear_worker_pins,
+    current_session,
+    has_pins,
+    recent_places,
+    record_event,
+    session_duration_minutes,
+    set_worker_pins,
+)
 from app.lone_working.settings import alarm_screen_contacts, get_settings
 from app.main.offline import offline_page
 from app.org.models import Branch
-from wtforms.fields.choices import SelectChoice
 
 bp = Blueprint("lone_working", __name__)
 
@@ -45,10 +60,11 @@ def _forms(session, start_form=None, finish_form=None, extend_form=None):
         if current_user.team is not None:
             start.branch_id.data = str(current_user.team.branch_id)
     session_id = str(session.id) if session is not None else ""
+    sequence = _sequence_after(session)
     forms = {"start": start,
-             "check_in": CheckInForm(formdata=None, session_id=session_id, sequence=_sequence_after(session)),
-             "extend": extend_form or ExtendForm(formdata=None, session_id=session_id, sequence=_sequence_after(session)),
-             "finish": finish_form or FinishForm(formdata=None, session_id=session_id, sequence=_sequence_after(session))}
+             "check_in": CheckInForm(formdata=None, session_id=session_id, sequence=sequence),
+             "extend": extend_form or ExtendForm(formdata=None, session_id=session_id, sequence=sequence),
+             "finish": finish_form or FinishForm(formdata=None, session_id=session_id, sequence=sequence)}
     return forms, settings
 
 
@@ -170,7 +186,8 @@ def pins():
             return redirect(url_for("lone_working.index"))
         else:
             try:
-                set_worker_pins(current_user, (form.finish_pin.data or "").strip(), (form.duress_pin.data or "").strip())
+                set_worker_pins(current_user, (form.finish_pin.data or "").strip(),
+                                (form.duress_pin.data or "").strip())
             except ValueError as error:
                 form.form_errors.append(str(error))
             else:

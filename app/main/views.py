@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import text
 
 from app.extensions import csrf, db
