@@ -1,6 +1,6 @@
 """The worker's lone-working forms. Field names are the API's data keys; rules live in the schemas.
 
-With JavaScript, app.js writes each <form data-outbox-type> to the outbox (fresh record id,
+With JavaScript, outbox_forms.js writes each <form data-outbox-type> to the outbox (fresh record id,
 the phone's time) and sends it; without, it posts here and the view calls the same ingest.
 `record_id` is made when the page is rendered, so a form posted twice is stored once.
 """

@@ -78,7 +78,7 @@ class PinField(fields.String):
 
 class EventData(Schema):
     """What every event carries: the phone's sequence and, when the worker allows it, where the
-    phone was. Every worker form sends the location fields (lone_working.js fills them), so they
+    phone was. Every worker form sends the location fields (lw_position.js fills them), so they
     belong here, not to some event types only: a type without them refused its whole record."""
 
     class Meta:

@@ -173,7 +173,7 @@ self.addEventListener('message', (event) => {
   }
 });
 
-/* A lone-working reminder tapped (lone_working.js shows them): bring the app forward on the
+/* A lone-working reminder tapped (lw_status.js shows them): bring the app forward on the
  * page the reminder is about, opening it if no window is left. */
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();

@@ -1,6 +1,6 @@
 """The form contract, in the browser: every form the phone can send is accepted by the server.
 
-Whatever a worker's page puts in a record (its fields, and what app.js and lone_working.js add:
+Whatever a worker's page puts in a record (its fields, and what outbox_forms.js and lw_position.js add:
 the session id, the sequence, the phone's location when the worker allowed it), the record
 type's schema must accept. A field the schema refuses ("Unknown field") makes the server answer
 `rejected`, and for a lone-working event that is a worker whose "Extend" or "I'm OK" never
@@ -127,7 +127,7 @@ def _phone(new_phone, location_allowed: bool):
 
 
 def _wait_for_position(page) -> None:
-    """lone_working.js has a fix (it asks in the background as the page opens when allowed)."""
+    """lw_position.js has a fix (it asks in the background as the page opens when allowed)."""
     wait_until(page, """() => {
         const state = JSON.parse(localStorage.getItem('safer-lw:' + document.body.dataset.userId) || '{}');
         return !!(state && state.position);

@@ -1,6 +1,6 @@
 """Issue 6 point 2: an event made where the phone knows its location is still accepted.
 
-Every worker form sends latitude, longitude and location_accuracy_m (lone_working.js fills them
+Every worker form sends latitude, longitude and location_accuracy_m (lw_position.js fills them
 when the worker allowed location). "Extend" used to be refused for it ("Unknown field"), so the
 worker, believing the session extended, went overdue. These tests hold every lone-working event
 type to it, through the sync API and through the no-JavaScript form post, and keep the forms'
@@ -29,7 +29,7 @@ FORM_SCHEMAS = {
 
 
 def _as_the_phone_sends(values: dict) -> dict:
-    """app.js sends every form field as a string."""
+    """outbox_forms.js sends every form field as a string."""
     return {key: str(value) for key, value in values.items()}
 
 
