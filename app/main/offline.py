@@ -33,7 +33,8 @@ PAGE_SCRIPTS = {
     "every_page": ("js/outbox.js", "js/sync.js", "js/page_kit.js", "js/sw_client.js", "js/status_bar.js",
                    "js/field_errors.js", "js/outbox_forms.js", "js/waiting_list.js", "js/sign_out.js"),
     # The lone-working pages (status screen, alarm).
-    "lone_working": ("js/lw_rules.js", "js/lw_state.js", "js/lw_position.js", "js/lw_status.js", "js/lw_alarm.js"),
+    "lone_working": ("js/lw_rules.js", "js/lw_words.js", "js/lw_state.js", "js/lw_position.js", "js/lw_status.js",
+                     "js/lw_alarm.js"),
 }
 
 

@@ -1,5 +1,5 @@
-/* Every case of tests/lone_working/rule_cases.json against the phone's rules (lw_rules.js);
- * tests/lone_working/test_rule_cases.py runs the same cases against the server's rules.py.
+/* Every case of tests/lone_working/rule_cases.json against the phone's rules (lw_rules.js, completed
+ * by lw_words.js); tests/lone_working/test_rule_cases.py runs the same cases against the server's rules.py.
  *
  * Wall clocks are read in the zone the table names (Europe/London): test_node_units.py sets TZ;
  * run by hand, this file sets it before any date is made (Node reads TZ when it changes).
@@ -16,7 +16,8 @@ const TABLE = JSON.parse(fs.readFileSync(path.join(ROOT, 'tests', 'lone_working'
 if (!process.env.TZ) { process.env.TZ = TABLE.zone; }
 
 const RULES_PATH = path.join(ROOT, 'app', 'static', 'js', 'lw_rules.js');
-const SaferRules = require(RULES_PATH);
+const WORDS_PATH = path.join(ROOT, 'app', 'static', 'js', 'lw_words.js');
+const SaferRules = require(WORDS_PATH);   // requires lw_rules.js itself: the complete SaferRules
 
 function camel(name) { return name.replace(/_([a-z])/g, (_, letter) => letter.toUpperCase()); }
 
@@ -100,10 +101,30 @@ test('instants cross as epoch ms, ISO strings (with the server\'s microseconds) 
   assert.throws(() => SaferRules.nextCheckInDue('not a time', 30), TypeError);
 });
 
-test('loaded as a page loads it, the script sets self.SaferRules', () => {
+test('loaded as a page loads them, lw_rules.js then lw_words.js, the scripts set one complete self.SaferRules', () => {
   const sandbox = {};
   sandbox.self = sandbox;
   vm.runInNewContext(fs.readFileSync(RULES_PATH, 'utf8'), sandbox, { filename: 'lw_rules.js' });
+  const timeRules = sandbox.SaferRules;
+  assert.equal(typeof timeRules.nextCheckInDue, 'function');
+  vm.runInNewContext(fs.readFileSync(WORDS_PATH, 'utf8'), sandbox, { filename: 'lw_words.js' });
+  assert.equal(sandbox.SaferRules, timeRules, 'lw_words.js adds to the same object the other scripts hold');
   assert.equal(typeof sandbox.SaferRules.checkStart, 'function');
   assert.equal(sandbox.SaferRules.formatDuration(3900000), '1 h 05 min');
+  assert.deepStrictEqual(Object.keys(sandbox.SaferRules).sort(), Object.keys(SaferRules).sort());
+});
+
+test('lw_words.js on a page without lw_rules.js says what is missing', () => {
+  const sandbox = {};
+  sandbox.self = sandbox;
+  assert.throws(() => vm.runInNewContext(fs.readFileSync(WORDS_PATH, 'utf8'), sandbox, { filename: 'lw_words.js' }),
+                /needs lw_rules\.js loaded first/);
+});
+
+test('under Node, lw_words.js and lw_rules.js hand out the same complete SaferRules', () => {
+  assert.equal(require(RULES_PATH), SaferRules);
+  for (const name of ['nextCheckInDue', 'resolvePlannedEnd', 'formatDuration', 'formatCountdown', 'intervalLabel',
+                      'checkStart']) {
+    assert.equal(typeof SaferRules[name], 'function', name);
+  }
 });

@@ -1,7 +1,7 @@
 /* SaferLwState: the worker's lone-working state on the phone = the server's projection
  * (GET /api/v1/lone-working/session) + only what this phone made that the server cannot have
  * counted yet (its own records still in the outbox, or sent since the projection was read).
- * Every rule comes from SaferRules (lw_rules.js); nothing here decides that the worker is safe.
+ * Every rule comes from SaferRules (lw_rules.js, lw_words.js); nothing here decides that the worker is safe.
  *
  * Server time: each answer carries server_time; offset = server_time - the phone's clock at the
  * answer (the middle of the round trip). Every countdown runs on Date.now() + offset, and a
@@ -15,7 +15,7 @@
 (function (root) {
   'use strict';
 
-  var Rules = root.SaferRules || (typeof require === 'function' ? require('./lw_rules.js') : null);
+  var Rules = root.SaferRules || (typeof require === 'function' ? require('./lw_words.js') : null);
   var LW_TYPES = { session_started: 1, check_in: 1, session_extended: 1, session_finished: 1, alarm_raised: 1 };
   var CLOCK_WARN_MS = 60000;                 // a phone clock further off than this is mentioned
   var DEFAULT_SETTINGS = { grace_minutes: 5, due_soon_minutes: 10, clock_skew_limit_seconds: 300 };
