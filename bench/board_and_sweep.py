@@ -242,7 +242,7 @@ def main():
                                          board_for(admin), args.runs)
         db.session.remove()
 
-        def no_mail(config, to, subject, body):
+        def no_mail(config, to, subject, body, recipient_name=None):
             return None
 
         run_sweep(send=no_mail)  # settle: raise whatever is already due
