@@ -20,6 +20,10 @@ from flask import make_response
 
 OFFLINE_HEADER = "X-Offline-Page"
 
+# The service worker's cache names start with these (then this deploy's version). Declared here
+# only: the served /sw.js gets them filled in, the page scripts read them from the phone config.
+CACHE_PREFIXES = {"shell": "safer-shell-", "pages": "safer-pages-"}
+
 KEPT_PAGES = (
     {"path": "/", "label": "Home", "kept_from": "any"},
     {"path": "/incidents/new", "label": "Report an incident", "kept_from": "any"},
@@ -49,7 +53,8 @@ def all_scripts() -> list[str]:
 def phone_config() -> dict:
     from app.labels import phone_labels
 
-    return {"kept_pages": [dict(page) for page in KEPT_PAGES], "labels": phone_labels()}
+    return {"kept_pages": [dict(page) for page in KEPT_PAGES], "labels": phone_labels(),
+            "cache_prefixes": dict(CACHE_PREFIXES)}
 
 
 @lru_cache(maxsize=1)

@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from app.extensions import csrf, db
 from app.main.assets import SHELL_FILES, asset_version
-from app.main.offline import offline_page, phone_config_script, phone_config_url
+from app.main.offline import CACHE_PREFIXES, offline_page, phone_config_script, phone_config_url
 from app.main.static_files import minify
 
 bp = Blueprint("main", __name__)
@@ -55,6 +55,8 @@ def service_worker():
     version = asset_version(current_app)
     shell = [f"/static/{name}?v={version}" for name in SHELL_FILES] + [phone_config_url()]
     source = (source.replace("__ASSET_VERSION__", version)
+              .replace("__SHELL_CACHE_PREFIX__", CACHE_PREFIXES["shell"])
+              .replace("__PAGES_CACHE_PREFIX__", CACHE_PREFIXES["pages"])
               .replace('["__SHELL_FILES__"]', "[" + ", ".join(f'"{url}"' for url in shell) + "]"))
     response = Response(source, mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/"

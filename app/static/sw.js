@@ -11,9 +11,13 @@
 const VERSION = "__ASSET_VERSION__";
 const SHELL = ["__SHELL_FILES__"];
 
-const PREFIX = 'safer-';
-const SHELL_CACHE = PREFIX + 'shell-' + VERSION;
-const PAGES_CACHE = PREFIX + 'pages-' + VERSION;
+// The cache names' prefixes are declared once on the server (app/main/offline.py) and filled in
+// when /sw.js is served; the pages read the same ones from the phone config.
+const SHELL_PREFIX = "__SHELL_CACHE_PREFIX__";
+const PAGES_PREFIX = "__PAGES_CACHE_PREFIX__";
+const SHELL_CACHE = SHELL_PREFIX + VERSION;
+const PAGES_CACHE = PAGES_PREFIX + VERSION;
+const isOurs = (name) => name.startsWith(SHELL_PREFIX) || name.startsWith(PAGES_PREFIX);
 const OFFLINE_URL = '/offline';
 
 // importScripts works only while the worker first runs (not later in an event handler), so
@@ -50,7 +54,7 @@ self.addEventListener('activate', (event) => {
     // after an update); other caches on the origin are not ours to touch.
     const keep = [SHELL_CACHE, PAGES_CACHE];
     const names = await caches.keys();
-    await Promise.all(names.filter((name) => name.startsWith(PREFIX) && !keep.includes(name))
+    await Promise.all(names.filter((name) => isOurs(name) && !keep.includes(name))
       .map((name) => caches.delete(name)));
     await self.clients.claim();
   })());
@@ -161,7 +165,7 @@ self.addEventListener('message', (event) => {
   if (message.type === 'clear-pages') {
     // Sign-out on a shared phone: the next person must never see these pages.
     event.waitUntil(caches.keys()
-      .then((names) => Promise.all(names.filter((name) => name.startsWith(PREFIX + 'pages-')).map((name) => caches.delete(name))))
+      .then((names) => Promise.all(names.filter((name) => name.startsWith(PAGES_PREFIX)).map((name) => caches.delete(name))))
       .then(() => reply({ type: 'pages-cleared' })));
   } else if (message.type === 'keep-pages') {
     // A signed-in page asks for the worker's own forms to be kept, so they open with no signal

@@ -82,3 +82,17 @@ def test_no_script_keeps_its_own_copy_of_the_kept_pages_or_the_labels():
         assert "'/incidents/new', '/waiting'" not in source, path.name
         assert "Lone working started" not in source, path.name
         assert "DOMParser" not in source, f"{path.name} reads a server page as HTML"
+
+
+def test_the_cache_names_are_declared_once_on_the_server(client):
+    from app.main.offline import CACHE_PREFIXES
+
+    for path in [*(STATIC / "js").glob("*.js"), STATIC / "sw.js"]:
+        source = path.read_text(encoding="utf-8")
+        for prefix in CACHE_PREFIXES.values():
+            assert prefix not in source, f"{path.name} keeps its own copy of the cache name {prefix!r}"
+    worker = client.get("/sw.js").get_data(as_text=True)
+    assert all(f'"{prefix}"' in worker for prefix in CACHE_PREFIXES.values())
+    assert "__" not in worker.replace("__proto__", ""), "a placeholder was left unfilled in /sw.js"
+    page = client.get("/offline").get_data(as_text=True)
+    assert _config(client, page)["cache_prefixes"] == CACHE_PREFIXES

@@ -47,7 +47,9 @@
     var jobs = [];
     if (root.caches) {
       jobs.push(caches.keys().then(function (names) {
-        return Promise.all(names.filter(function (name) { return name.indexOf('safer-pages-') === 0; })
+        // The prefix is the server's (phone config), the same one the service worker names its caches by.
+        var prefix = (page.config.cache_prefixes || {}).pages;
+        return Promise.all(names.filter(function (name) { return !!prefix && name.indexOf(prefix) === 0; })
           .map(function (name) { return caches.delete(name); }));
       }));
     }
