@@ -1,16 +1,14 @@
 """The e2e harness's pieces: the live server, a database probe, and what a test does on a phone."""
 import os
 import re
-import signal
 import string
 import subprocess
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
-from support import free_port
+from support import ServerDidNotStart, free_port, launch_gunicorn, stop_gunicorn, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -93,38 +91,21 @@ print("MISSING:" + " ".join(t.name for t in missing))
 
     def start(self, **env: str) -> None:
         self.current_env = {**self.base_env, **env}
-        command = [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}",
-                   "--worker-class", "gthread", "--workers", "1", "--threads", "8",
-                   "--timeout", "60", "--graceful-timeout", "2", "--keep-alive", "2",
-                   "--access-logfile", str(self.access_log),
-                   "--access-logformat", '%(h)s "%(r)s" %(s)s "%(a)s"',
-                   "wsgi:app"]
-        log = self.server_log.open("a")
-        self.process = subprocess.Popen(command, cwd=ROOT, env=self._environment(env), stdout=log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
-        deadline = time.monotonic() + 60   # a loaded CI machine starts slowly
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the live server exited:\n{self.server_log.read_text()[-4000:]}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"the live server did not answer:\n{self.server_log.read_text()[-4000:]}")
+        args = ("--worker-class", "gthread", "--workers", "1", "--threads", "8",
+                "--timeout", "60", "--graceful-timeout", "2", "--keep-alive", "2",
+                "--access-logfile", str(self.access_log),
+                "--access-logformat", '%(h)s "%(r)s" %(s)s "%(a)s"')
+        self.process = launch_gunicorn(self.port, self._environment(env), self.server_log, args)
+        try:
+            wait_until_serving(self.process, f"http://127.0.0.1:{self.port}", self.server_log,
+                               timeout=60)   # a loaded CI machine starts slowly
+        except ServerDidNotStart as error:
+            raise RuntimeError(f"the live server did not start: {error}") from None
 
     def stop(self) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)   # gunicorn: quick shutdown
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_gunicorn(self.process, timeout=10, quick=True)
         self.process = None
 
     def restart(self, **env: str) -> None:

@@ -43,43 +43,62 @@ class ServerDidNotStart(RuntimeError):
     """gunicorn exited, or did not answer /healthz in time; the message holds its log."""
 
 
+def launch_gunicorn(port: int, env: dict, log_path: Path, args: tuple[str, ...] = ()) -> subprocess.Popen:
+    """Start the app (wsgi:app) under gunicorn on 127.0.0.1:`port` with exactly `env`, its output
+    appended to `log_path` (a pipe nobody reads would fill and stall the workers)."""
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", *args, "wsgi:app"]
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def wait_until_serving(process: subprocess.Popen, base_url: str, log_path: Path, timeout: float) -> None:
+    """Return once /healthz answers 200; ServerDidNotStart (with the log) if the server exits or is late."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if requests.get(base_url + "/healthz", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:  # not listening yet, or a worker still booting
+            pass
+        if process.poll() is not None:
+            raise ServerDidNotStart(f"gunicorn exited:\n{log_path.read_text(errors='replace')[-4000:]}")
+        if time.monotonic() > deadline:
+            raise ServerDidNotStart(f"gunicorn did not answer:\n{log_path.read_text(errors='replace')[-4000:]}")
+        time.sleep(0.1)
+
+
+def stop_gunicorn(process: subprocess.Popen, timeout: float = 15, quick: bool = False) -> None:
+    """Stop it: SIGTERM (graceful) or SIGINT (quick shutdown), then kill if it lingers."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT if quick else signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=timeout)
+
+
 @contextlib.contextmanager
 def gunicorn_server(database_url: str, log_path: Path, *, workers: int = 2, threads: int = 1,
                     extra_args: tuple[str, ...] = (), env: dict | None = None, start_timeout: float = 30,
                     stop_timeout: float = 15) -> Iterator[str]:
     """The app (wsgi:app) under gunicorn on 127.0.0.1 and a free port, on `database_url`; yields its base URL.
 
-    Its log goes to `log_path`: a pipe nobody reads would fill and stall the workers. The sign-in rate
-    limit is lifted, since tests and benchmarks sign many sessions in at once.
+    The sign-in rate limit is lifted, since tests and benchmarks sign many sessions in at once.
     """
     port = free_port()
     environment = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "gunicorn-test-secret",
                    "SAFER_ENV": "test", "SIGN_IN_RATE_LIMIT": "1000 per minute", **(env or {})}
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-               "--threads", str(threads), "--graceful-timeout", "5", "--log-level", "warning", *extra_args,
-               "wsgi:app"]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    args = ("--workers", str(workers), "--threads", str(threads), "--graceful-timeout", "5",
+            "--log-level", "warning", *extra_args)
+    process = launch_gunicorn(port, environment, log_path, args)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + start_timeout
-        while True:
-            try:
-                if requests.get(base_url + "/healthz", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:  # not listening yet, or a worker still booting
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise ServerDidNotStart(f"gunicorn did not start:\n{log_path.read_text(errors='replace')}")
-            time.sleep(0.1)
+        wait_until_serving(process, base_url, log_path, start_timeout)
         yield base_url
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=stop_timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_gunicorn(process, stop_timeout)
 
 
 def signed_in_session(base_url: str, email: str, password: str,
