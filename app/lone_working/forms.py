@@ -20,15 +20,6 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
-def interval_label(minutes: int) -> str:
-    if minutes < 60:
-        return f"Every {minutes} minutes"
-    if minutes % 60 == 0:
-        hours = minutes // 60
-        return "Every hour" if hours == 1 else f"Every {hours} hours"
-    return f"Every {minutes // 60} h {minutes % 60} min"
-
-
 class _EventForm(FlaskForm):
     record_id = HiddenField(default=_new_id)
     sequence = HiddenField(default="0")

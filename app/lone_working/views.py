@@ -23,7 +23,6 @@ from app.lone_working.forms import (
     FinishForm,
     PinsForm,
     StartSessionForm,
-    interval_label,
 )
 from app.lone_working.services import (
     clear_worker_pins,
@@ -54,7 +53,7 @@ def _forms(session, start_form=None, finish_form=None, extend_form=None):
         Branch.library_service_id == current_user.library_service_id).order_by(Branch.name)).all()
     start.branch_id.choices = [SelectChoice("", "Choose\u2026")] + [SelectChoice(str(b.id), b.name) for b in branches]
     intervals = sorted(set(INTERVAL_CHOICES) | {settings.default_check_in_minutes})
-    start.check_in_interval_minutes.choices = [SelectChoice(str(m), interval_label(m)) for m in intervals]
+    start.check_in_interval_minutes.choices = [SelectChoice(str(m), rules.interval_label(m)) for m in intervals]
     if start_form is None:
         start.check_in_interval_minutes.data = str(settings.default_check_in_minutes)
         if current_user.team is not None:
@@ -81,7 +80,7 @@ def _page(status=200, **overrides):
     return render_template("lone_working/index.html", session=session, forms=forms, settings=settings, now=now,
                            due_in=(session.deadline_at - now) if session is not None and session.deadline_at else None,
                            recent=recent, needs_pin=has_pins(current_user), format_duration=rules.format_duration,
-                           interval_label=interval_label), status
+                           interval_label=rules.interval_label), status
 
 
 @bp.get("/")
