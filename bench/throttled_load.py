@@ -32,6 +32,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 
 from e2e_helpers import CHROMIUM, CHROMIUM_ARGS, PASSWORD, PHONE, WORKER, LiveServer  # noqa: E402
