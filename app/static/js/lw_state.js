@@ -189,15 +189,19 @@
   }
 
   /* This phone's records: in the outbox (pending or refused), or sent since the projection. */
+  /* This phone's records: the page's journal and the outbox. records === null: the outbox has not
+   * answered yet, so a journal entry's state is 'unknown', never 'sent'. */
   function mine(records) {
+    var known = records !== null;
     var byId = {};
-    records.forEach(function (r) { byId[r.id] = r; });
+    (records || []).forEach(function (r) { byId[r.id] = r; });
     var entries = stored.journal.map(function (j) {
       var here = byId[j.record.id];
       if (here && here.status === 'rejected') { j.rejected = true; }
       var record = here || j.record;
       delete byId[j.record.id];
-      return { record: record, place_label: j.place_label, state: j.rejected ? 'rejected' : (here ? 'pending' : 'sent') };
+      var state = j.rejected ? 'rejected' : (here ? 'pending' : (known ? 'sent' : 'unknown'));
+      return { record: record, place_label: j.place_label, state: state };
     });
     Object.keys(byId).forEach(function (id) {
       entries.push({ record: byId[id], state: byId[id].status === 'rejected' ? 'rejected' : 'pending' });
@@ -209,7 +213,7 @@
     view = merge({ server: stored.projection || null, settings: stored.settings, offsetMs: stored.offset_ms || 0,
                    now: Date.now(), mine: mine(records) });
     view.clock_warning = clockWarning(stored.offset_ms);
-    view.last_done = lastDone(records);
+    view.last_done = records === null ? null : lastDone(records);
     if (view.session) {
       view.next_sequence = Math.max(view.next_sequence, (reserved[view.session.id] || 0) + 1);
     }
@@ -290,6 +294,11 @@
   }
 
   /* Draw again from what is stored (another tab may have changed it). */
+  /* Draw at once from what localStorage holds (the server's last projection and the journal),
+   * before IndexedDB answers: a reload with no signal opens on the right screen, not the start
+   * form for a moment. Nothing is said to be sent until the outbox has been read. */
+  function drawFromStore() { return recompute(null); }
+
   function redraw() {
     stored = load();
     stored.journal = stored.journal || [];
@@ -300,7 +309,7 @@
     offsetFrom: offsetFrom, clockWarning: clockWarning, merge: merge, reasons: reasons, LW_TYPES: LW_TYPES,
     current: function () { return view; }, serverNow: serverNow, remember: remember, refresh: refresh,
     takeSequence: takeSequence,
-    redraw: redraw, onChange: function (fn) { listeners.push(fn); },
+    redraw: redraw, drawFromStore: drawFromStore, onChange: function (fn) { listeners.push(fn); },
     store: function () { return stored; }, save: save
   };
   page.on('drained', function () { refresh(); });

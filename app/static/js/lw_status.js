@@ -253,6 +253,7 @@
     });
     Object.keys(State.LW_TYPES).forEach(function (type) { SaferForms.afterSave(type, afterSave); });
     State.onChange(render);
+    State.drawFromStore();
     var help = $('lw-help');
     if (help) { help.addEventListener('click', Position.refreshIfAllowed); }
     Position.refreshIfAllowed();
